@@ -1,0 +1,464 @@
+/**
+ * One client connection: reads bytes into the parser, hands each request to
+ * the callback, and writes the responses back in request order (RFC 9112
+ * §9.3.2), however the callbacks finish.
+ *
+ * @module
+ */
+
+import type { Socket } from 'node:net';
+import { HttpParseError } from './errors.js';
+import { RequestParser, type RequestHead } from './parser.js';
+import { buildRequest, DataStream, type RequestDict } from './request.js';
+import { errorResponse, prepareResponse, type PreparedResponse, type ResponseContext } from './response.js';
+import type { ServerOptionsResolved } from './options.js';
+
+/** What a connection needs from its registration. */
+export interface ServerContext {
+  id: number;
+  callback: (req: RequestDict) => unknown;
+  options: ServerOptionsResolved;
+  /** True once stopCallback was called: finish what is in flight, accept nothing new. */
+  stopping: boolean;
+  /** Reports a callback failure or another problem that the client only sees as a 500 or a close. */
+  report(err: unknown, req: RequestDict | null): void;
+  /** The connection is gone. */
+  closed(conn: Connection): void;
+}
+
+const CONTINUE_NONE = 0;
+const CONTINUE_WANTED = 1;
+const CONTINUE_SENT = 2;
+const CONTINUE_LINE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+
+/** A request and its response slot. */
+interface Exchange {
+  head: RequestHead | null; // null for a parse-error answer
+  req: RequestDict | null;
+  stream: DataStream | null;
+  controller: AbortController | null;
+  result: PreparedResponse | null;
+  /** The connection closes after this exchange whatever the response says. */
+  closeAfter: boolean;
+  bodyDone: boolean;
+  continueState: number;
+  finished: boolean;
+}
+
+/** The client went away: what a pending datastream read rejects with. */
+export class ClientGoneError extends Error {
+  override name = 'ClientGoneError';
+  readonly code = 'ERR_CLIENT_GONE';
+}
+
+const TIMER_NONE = 0;
+const TIMER_HEADERS = 1;
+const TIMER_IDLE = 2;
+
+export class Connection {
+  private readonly parser: RequestParser;
+  private readonly queue: Exchange[] = [];
+  private bodyTarget: Exchange | null = null;
+  private pumping = false;
+  private writing = false;
+  private paused = false;
+  private stopReading = false;
+  private destroyed = false;
+  private drained = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private timerKind = TIMER_NONE;
+  private readonly remoteAddress: string;
+  private readonly remotePort: number;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly ctx: ServerContext,
+  ) {
+    this.parser = new RequestParser(ctx.options);
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.remotePort = socket.remotePort ?? 0;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('error', () => {
+      // ECONNRESET and the like: 'close' follows and cleans up.
+    });
+    socket.on('close', () => this.onClose());
+    this.armTimer();
+  }
+
+  /** True when nothing is in flight: no request being received or answered. */
+  get idle(): boolean {
+    return this.queue.length === 0 && this.bodyTarget === null && this.parser.idle;
+  }
+
+  // ----------------------------------------------------------------- input
+
+  private onData(chunk: Buffer): void {
+    if (this.stopReading) return; // lingering after the last response: drop
+    this.parser.push(chunk);
+    this.pump();
+  }
+
+  private onEnd(): void {
+    // The client finished sending. A request cut short is answered by nobody.
+    this.parser.finish();
+    if (!this.stopReading) this.pump();
+    if (this.queue.length === 0) this.socket.end();
+  }
+
+  /** Pulls parser events until it needs bytes or a consumer needs time. */
+  private pump(): void {
+    if (this.pumping || this.destroyed) return;
+    this.pumping = true;
+    try {
+      while (!this.stopReading && !this.destroyed) {
+        const target = this.bodyTarget;
+        if (target !== null ? target.stream!.full : this.queue.length >= this.ctx.options.maxPipelined) {
+          this.pause();
+          return;
+        }
+        const ev = this.parser.next();
+        if (ev.type === 'partial') {
+          this.resume();
+          break;
+        }
+        if (ev.type === 'head') this.onHead(ev.head);
+        else if (ev.type === 'data') {
+          const stream = target!.stream!;
+          if (target!.finished) {
+            this.drained += ev.data.length;
+            if (this.drained > this.ctx.options.maxDrainSize) {
+              // The client keeps sending content nobody reads: stop here (RFC 9112 §9.6).
+              this.closeSoon();
+              return;
+            }
+          }
+          stream.push(ev.data);
+        } else if (ev.type === 'end') {
+          target!.stream!.end(ev.trailers);
+          target!.bodyDone = true;
+          this.bodyTarget = null;
+          this.drained = 0;
+          if (this.parser.done || this.ctx.stopping) this.stopReading = true;
+        } else {
+          this.onParseError(ev.error);
+          return;
+        }
+      }
+    } finally {
+      this.pumping = false;
+      this.armTimer();
+    }
+  }
+
+  private pause(): void {
+    if (!this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  private resume(): void {
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private onHead(head: RequestHead): void {
+    const controller = new AbortController();
+    const ex: Exchange = {
+      head, req: null, stream: null, controller, result: null,
+      closeAfter: !head.keepAlive || head.upgrade, bodyDone: false, continueState: CONTINUE_NONE, finished: false,
+    };
+    const stream = new DataStream(this.ctx.options.highWaterMark, () => this.onDemand(ex));
+    ex.stream = stream;
+    ex.req = buildRequest(head, stream, this.ctx.id, this.remoteAddress, this.remotePort, controller.signal);
+    this.queue.push(ex);
+    this.bodyTarget = ex;
+    if (head.expectOther !== null) {
+      // RFC 9110 §10.1.1: an expectation this server cannot meet.
+      ex.result = this.answer(417, `unsupported expectation ${JSON.stringify(head.expectOther)}`, true);
+      ex.closeAfter = true;
+      void this.flush();
+      return;
+    }
+    this.invoke(ex);
+  }
+
+  /** Runs the callback; a throw, a rejection or a bad result becomes a 500. */
+  private invoke(ex: Exchange): void {
+    let ret: unknown;
+    try {
+      ret = this.ctx.callback(ex.req!);
+    } catch (err) {
+      this.settle(ex, err, true);
+      return;
+    }
+    if (ret !== null && typeof ret === 'object' && typeof (ret as PromiseLike<unknown>).then === 'function') {
+      (ret as PromiseLike<unknown>).then(
+        (value) => this.settle(ex, value, false),
+        (err: unknown) => this.settle(ex, err, true),
+      );
+    } else this.settle(ex, ret, false);
+  }
+
+  private settle(ex: Exchange, value: unknown, threw: boolean): void {
+    if (ex.finished || ex.result !== null) return; // the connection went away, or a parse error answered
+    const head = ex.head!;
+    const rctx: ResponseContext = { method: head.method, version: head.version, keepAlive: head.keepAlive && !ex.closeAfter && !this.ctx.stopping };
+    if (threw) {
+      this.ctx.report(value, ex.req);
+      ex.result = this.internalError(rctx);
+    } else {
+      try {
+        ex.result = prepareResponse(value, rctx);
+      } catch (err) {
+        this.ctx.report(err, ex.req);
+        ex.result = this.internalError(rctx);
+      }
+    }
+    void this.flush();
+  }
+
+  /** The generic 500: no detail of the failure reaches the client. */
+  private internalError(rctx: ResponseContext): PreparedResponse {
+    return prepareResponse({ statuscode: 500, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, message: 'Internal Server Error\n' }, rctx);
+  }
+
+  /** A short answer of the server's own (parse errors, 417, 408): always closes. */
+  private answer(status: number, text: string, close: boolean): PreparedResponse {
+    return { status, head: errorResponse(status, text), body: null, stream: null, chunked: false, declaredLength: null, close, cleanup: () => {} };
+  }
+
+  private onParseError(err: HttpParseError): void {
+    this.stopReading = true;
+    const target = this.bodyTarget;
+    this.bodyTarget = null;
+    const text = `${err.code} at byte ${err.offset}: ${err.reason}`;
+    if (target !== null) {
+      // The content is broken: the callback's reads reject, and unless its
+      // response is already on the wire the client gets the 4xx instead.
+      target.stream!.fail(err);
+      target.controller!.abort(err);
+      target.closeAfter = true;
+      if (!(this.writing && this.queue[0] === target)) target.result = this.answer(err.status, text, true);
+    } else {
+      this.queue.push({
+        head: null, req: null, stream: null, controller: null, result: this.answer(err.status, text, true),
+        closeAfter: true, bodyDone: true, continueState: CONTINUE_NONE, finished: false,
+      });
+    }
+    void this.flush();
+  }
+
+  /** The reader of `ex`'s datastream wants bytes. */
+  private onDemand(ex: Exchange): void {
+    if (ex.head!.expectContinue && ex.continueState === CONTINUE_NONE && !ex.bodyDone) {
+      ex.continueState = CONTINUE_WANTED;
+      if (this.queue[0] === ex && !this.writing) void this.flush();
+    }
+    this.pump();
+  }
+
+  // ---------------------------------------------------------------- output
+
+  /** Writes every ready response at the front of the queue, in order. */
+  private async flush(): Promise<void> {
+    if (this.writing || this.destroyed) return;
+    this.writing = true;
+    try {
+      while (this.queue.length > 0 && !this.destroyed) {
+        const ex = this.queue[0]!;
+        if (ex.result === null) {
+          if (ex.continueState === CONTINUE_WANTED && !ex.bodyDone) {
+            // RFC 9110 §10.1.1: the client waits for this before sending the content.
+            ex.continueState = CONTINUE_SENT;
+            this.socket.write(CONTINUE_LINE);
+          }
+          break;
+        }
+        await this.write(ex.result, ex.req);
+        this.queue.shift();
+        ex.finished = true;
+        ex.result.cleanup();
+        if (this.destroyed) return;
+        const closeNow = ex.result.close || ex.closeAfter || (this.ctx.stopping && this.queue.length === 0 && this.bodyTarget === null);
+        if (!ex.bodyDone && ex.stream !== null) {
+          // The response went out before the content was read.
+          if (ex.head!.expectContinue && ex.continueState !== CONTINUE_SENT) {
+            // The client is waiting for 100 Continue that will never come: it must not send the content.
+            this.closeSoon();
+            return;
+          }
+          ex.stream.discard();
+        }
+        if (closeNow) {
+          this.closeSoon();
+          return;
+        }
+        this.pump();
+      }
+      if (this.ctx.stopping && this.idle) this.closeSoon();
+    } finally {
+      this.writing = false;
+      this.armTimer();
+    }
+  }
+
+  /** Writes one response with backpressure. */
+  private async write(r: PreparedResponse, req: RequestDict | null): Promise<void> {
+    const sock = this.socket;
+    if (r.stream === null) {
+      const parts = r.head === null ? [r.body ?? Buffer.alloc(0)] : r.body === null || r.body.length === 0 ? [r.head] : [r.head, r.body];
+      const data = parts.length === 1 ? parts[0]! : r.body!.length <= 16384 ? Buffer.concat(parts) : null;
+      if (data !== null) {
+        if (data.length > 0 && !sock.write(data)) await this.drain();
+      } else {
+        sock.cork();
+        sock.write(parts[0]!);
+        const ok = sock.write(parts[1]!);
+        sock.uncork();
+        if (!ok) await this.drain();
+      }
+      return;
+    }
+    if (r.head !== null) sock.write(r.head);
+    let sent = 0;
+    const iterator = r.stream[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const step = await iterator.next();
+        if (this.destroyed) return;
+        if (step.done) break;
+        const chunk = step.value;
+        sent += chunk.length;
+        if (r.declaredLength !== null && sent > r.declaredLength) throw new Error(`message longer than its Content-Length ${r.declaredLength}`);
+        let ok: boolean;
+        if (r.chunked) {
+          sock.cork();
+          sock.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+          sock.write(chunk);
+          ok = sock.write('\r\n', 'latin1');
+          sock.uncork();
+        } else ok = sock.write(chunk);
+        if (!ok) await this.drain();
+        if (this.destroyed) return;
+      }
+      if (r.declaredLength !== null && sent !== r.declaredLength) throw new Error(`message shorter (${sent}) than its Content-Length ${r.declaredLength}`);
+      if (r.chunked) sock.write('0\r\n\r\n', 'latin1');
+    } catch (err) {
+      // The head is on the wire: the framing cannot be saved, only the connection ended.
+      this.ctx.report(err, req);
+      if (!this.destroyed) {
+        await iterator.return?.().catch(() => {});
+      }
+      this.destroy();
+    }
+  }
+
+  private drain(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  // ------------------------------------------------------------- lifecycle
+
+  /**
+   * Ends the connection after what is written: FIN now, then drop what the
+   * client still sends for a moment, so that a close with unread input does
+   * not turn into a reset that destroys the response before it is read.
+   */
+  private closeSoon(): void {
+    if (this.destroyed) return;
+    this.stopReading = true;
+    this.clearTimer();
+    this.resume();
+    this.socket.end();
+    const linger = setTimeout(() => this.destroy(), this.ctx.options.lingerTimeout);
+    linger.unref();
+    this.socket.once('close', () => clearTimeout(linger));
+  }
+
+  /** Stop was asked: close now if nothing is in flight, else after the in-flight responses. */
+  shutdown(): void {
+    for (const ex of this.queue) ex.controller?.abort(new Error('server stopping'));
+    if (this.idle || (this.queue.length === 0 && this.bodyTarget === null)) this.closeSoon();
+    else if (this.bodyTarget === null) this.stopReading = true;
+  }
+
+  /** Tears the connection down at once. */
+  destroy(): void {
+    if (!this.destroyed) this.socket.destroy();
+  }
+
+  private onClose(): void {
+    this.destroyed = true;
+    this.clearTimer();
+    const gone = new ClientGoneError('client disconnected');
+    for (const ex of this.queue) {
+      if (!ex.finished) {
+        ex.finished = true;
+        ex.controller?.abort(gone);
+        ex.stream?.fail(gone);
+        ex.result?.cleanup();
+      }
+    }
+    if (this.bodyTarget !== null && !this.bodyTarget.finished) this.bodyTarget.stream?.fail(gone);
+    this.queue.length = 0;
+    this.bodyTarget = null;
+    this.ctx.closed(this);
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  /**
+   * One timer at a time: the headers timeout while a head is arriving (RFC
+   * 9112 §9.5 lets a server close a slow connection; it answers 408), the
+   * keep-alive timeout while nothing is in flight (closed quietly).
+   */
+  private armTimer(): void {
+    if (this.destroyed || this.stopReading) return this.clearTimer();
+    let kind = TIMER_NONE;
+    if (this.queue.length === 0 && this.bodyTarget === null) kind = this.parser.idle ? TIMER_IDLE : TIMER_HEADERS;
+    else if (this.bodyTarget === null && !this.parser.idle) kind = TIMER_HEADERS;
+    if (kind === this.timerKind) return;
+    this.clearTimer();
+    if (kind === TIMER_NONE) return;
+    const ms = kind === TIMER_HEADERS ? this.ctx.options.headersTimeout : this.ctx.options.keepAliveTimeout;
+    if (!(ms > 0 && Number.isFinite(ms))) return;
+    this.timerKind = kind;
+    this.timer = setTimeout(() => this.onTimeout(kind), ms);
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerKind = TIMER_NONE;
+  }
+
+  private onTimeout(kind: number): void {
+    this.timer = null;
+    this.timerKind = TIMER_NONE;
+    if (kind === TIMER_IDLE) {
+      this.closeSoon();
+      return;
+    }
+    this.stopReading = true;
+    this.queue.push({
+      head: null, req: null, stream: null, controller: null,
+      result: this.answer(408, 'the request head did not arrive in time', true),
+      closeAfter: true, bodyDone: true, continueState: CONTINUE_NONE, finished: false,
+    });
+    void this.flush();
+  }
+}

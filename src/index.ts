@@ -1,0 +1,27 @@
+/**
+ * repy-http: a strict HTTP/0.9–1.1 server and parser on raw node:net sockets,
+ * with the API of Seattle Testbed's httpserver.repy.
+ *
+ * @example
+ * import { registerCallback, stopCallback } from 'repy-http';
+ * const id = await registerCallback(['127.0.0.1', 8080], (req) => ({ statuscode: 200, message: req.path }));
+ * await stopCallback(id);
+ *
+ * @module
+ */
+
+export { registerCallback, stopCallback, boundAddress, type Callback } from './server.js';
+export { SERVER_DEFAULTS, type ServerOptions } from './options.js';
+export { DataStream, canonicalName, headersObject, type RequestDict } from './request.js';
+export { prepareResponse, httpDate, type ResponseDict, type ResponseMessage, type FileLike } from './response.js';
+export { ClientGoneError } from './connection.js';
+export {
+  RequestParser, ResponseParser, trimOWS,
+  type ParserOptions, type RequestHead, type ResponseHead, type RawHeader, type ParseEvent,
+} from './parser.js';
+export { parseMessages, type ParseOutcome, type ParsedMessage, type ParseMessagesOptions } from './inspect.js';
+export { parseQuery, decodeComponentLenient } from './url.js';
+export { DEFAULT_LIMITS, STATUS_REASONS, TOKEN, FIELD_VALUE, TARGET } from './constants.js';
+export {
+  HttpParseError, PARSE_ERRORS, ValueError, KeyError, IndexError, InvalidResponseError, type ParseErrorCode,
+} from './errors.js';

@@ -1,0 +1,76 @@
+/**
+ * Server options and their defaults. docs/limits.md gives the RFC section
+ * behind each limit and timeout.
+ *
+ * @module
+ */
+
+import { DEFAULT_LIMITS } from './constants.js';
+import type { ParserOptions } from './parser.js';
+import type { RequestDict } from './request.js';
+import { ValueError } from './errors.js';
+
+/**
+ * Options of `registerCallback`. Every field is optional.
+ *
+ * @example
+ * await registerCallback(['127.0.0.1', 0], cb, { maxBodySize: 1 << 20, onError: (e) => log(e) });
+ */
+export interface ServerOptions extends ParserOptions {
+  /** Called with every callback failure (throw, rejection, invalid dictionary, broken message stream). */
+  onError?: (err: unknown, req: RequestDict | null) => void;
+  /** Requests of one connection waiting for their responses before reading pauses (default 16). */
+  maxPipelined?: number;
+  /** Buffered, unread request content (bytes) before reading pauses (default 64 KiB). */
+  highWaterMark?: number;
+  /** Unread request content (bytes) read and dropped after a response before the connection is closed instead (default 1 MiB). */
+  maxDrainSize?: number;
+  /** Milliseconds for a request head to arrive once started; 408 after (default 60 000). */
+  headersTimeout?: number;
+  /** Milliseconds an idle keep-alive connection stays open (default 65 000). */
+  keepAliveTimeout?: number;
+  /** Milliseconds to keep reading (and dropping) after the server half-closed a connection (default 2 000). */
+  lingerTimeout?: number;
+  /** Milliseconds `stopCallback` waits for in-flight requests before it closes their connections (default 10 000). */
+  stopTimeout?: number;
+}
+
+/** Options with every default filled in. */
+export type ServerOptionsResolved = Required<Omit<ServerOptions, 'onError'>> & Pick<ServerOptions, 'onError'>;
+
+/** The default of every numeric server option. */
+export const SERVER_DEFAULTS = Object.freeze({
+  ...DEFAULT_LIMITS,
+  maxPipelined: 16,
+  highWaterMark: 64 * 1024,
+  maxDrainSize: 1024 * 1024,
+  headersTimeout: 60_000,
+  keepAliveTimeout: 65_000,
+  lingerTimeout: 2_000,
+  stopTimeout: 10_000,
+});
+
+/** Validates options: unknown keys and bad values are errors, not silent surprises. */
+export function resolveOptions(options: unknown): ServerOptionsResolved {
+  if (options === undefined || options === null) options = {};
+  if (typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object');
+  const o = options as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...SERVER_DEFAULTS, allowBareLF: false, requireHost: true, onError: undefined };
+  for (const key of Object.keys(o)) {
+    const v = o[key];
+    if (v === undefined) continue;
+    if (key === 'onError') {
+      if (typeof v !== 'function') throw new TypeError('options.onError must be a function');
+      out[key] = v;
+    } else if (key === 'allowBareLF' || key === 'requireHost') {
+      if (typeof v !== 'boolean') throw new TypeError(`options.${key} must be a boolean`);
+      out[key] = v;
+    } else if (key in SERVER_DEFAULTS) {
+      if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`options.${key} must be a number`);
+      if (v < 0 || (!Number.isInteger(v) && v !== Infinity)) throw new ValueError(`options.${key} must be a non-negative integer or Infinity`);
+      if (key === 'maxPipelined' && v < 1) throw new ValueError('options.maxPipelined must be at least 1');
+      out[key] = v;
+    } else throw new ValueError(`unknown option ${JSON.stringify(key)}`);
+  }
+  return out as ServerOptionsResolved;
+}

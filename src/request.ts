@@ -1,0 +1,253 @@
+/**
+ * The request dictionary handed to a callback, and its `datastream`: the
+ * request content, read with backpressure.
+ *
+ * @module
+ */
+
+import type { RawHeader, RequestHead } from './parser.js';
+import { parseQuery, setOwn } from './url.js';
+
+/**
+ * The request content as a stream. `read(n)` resolves with exactly
+ * `min(n, rest)` bytes (waiting for them), `read()` with the whole rest;
+ * both resolve with an empty Buffer at the end. Also async-iterable (chunks
+ * as they arrive). The socket is not read faster than this is consumed.
+ * A broken body (client gone, bad chunk) rejects the pending and later reads.
+ *
+ * @example
+ * for await (const chunk of req.datastream) total += chunk.length;
+ * const first10 = await req.datastream.read(10);
+ */
+export class DataStream implements AsyncIterable<Buffer> {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private ended = false;
+  private error: Error | null = null;
+  private waiter: { want: number; resolve: () => void } | null = null;
+  private discarding = false;
+  /** Bytes handed to the reader so far. */
+  bytesRead = 0;
+  /** Trailer fields (chunked requests), available once the content is read to its end. */
+  trailers: RawHeader[] = [];
+
+  /**
+   * @param highWaterMark buffered bytes above which the connection stops reading the socket
+   * @param onDemand called when the reader wants bytes (resume reading, send 100 Continue)
+   */
+  constructor(
+    private readonly highWaterMark: number,
+    private readonly onDemand: () => void,
+  ) {}
+
+  /** True once every byte of the content has arrived (read or not). */
+  get complete(): boolean {
+    return this.ended;
+  }
+
+  /** True when the connection should stop feeding until the reader catches up. */
+  get full(): boolean {
+    return !this.discarding && this.buffered >= Math.max(this.highWaterMark, this.waiter?.want ?? 0);
+  }
+
+  /** The connection delivers content bytes. */
+  push(data: Buffer): void {
+    if (this.discarding) return;
+    this.chunks.push(data);
+    this.buffered += data.length;
+    this.wake();
+  }
+
+  /** The connection signals the end of the content. */
+  end(trailers: RawHeader[]): void {
+    this.ended = true;
+    this.trailers = trailers;
+    this.wake();
+  }
+
+  /** The content is broken: pending and later reads reject with `err`. */
+  fail(err: Error): void {
+    if (this.ended) return;
+    this.error = err;
+    this.chunks = [];
+    this.buffered = 0;
+    this.wake();
+  }
+
+  /** The response is done: drop what is buffered and what still arrives. Returns the bytes dropped. */
+  discard(): number {
+    this.discarding = true;
+    const dropped = this.buffered;
+    this.chunks = [];
+    this.buffered = 0;
+    return dropped;
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    if (w !== null && (this.buffered >= w.want || this.ended || this.error !== null)) {
+      this.waiter = null;
+      w.resolve();
+    }
+  }
+
+  private take(n: number): Buffer {
+    let out: Buffer;
+    if (n >= this.buffered) {
+      out = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
+      this.chunks = [];
+    } else {
+      const parts: Buffer[] = [];
+      let need = n;
+      while (need > 0) {
+        const c = this.chunks[0]!;
+        if (c.length <= need) {
+          parts.push(c);
+          this.chunks.shift();
+          need -= c.length;
+        } else {
+          parts.push(c.subarray(0, need));
+          this.chunks[0] = c.subarray(need);
+          need = 0;
+        }
+      }
+      out = parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
+    }
+    this.buffered -= out.length;
+    this.bytesRead += out.length;
+    return out;
+  }
+
+  private async waitFor(want: number): Promise<void> {
+    while (this.error === null && !this.ended && this.buffered < want) {
+      if (this.waiter !== null) throw new Error('datastream: a read is already pending');
+      const p = new Promise<void>((resolve) => {
+        this.waiter = { want, resolve };
+      });
+      this.onDemand();
+      await p;
+    }
+    if (this.error !== null) throw this.error;
+  }
+
+  /**
+   * Reads `n` bytes (fewer only at the end), or the whole rest without `n`.
+   * Resolves with an empty Buffer once the content is exhausted.
+   */
+  async read(n?: number): Promise<Buffer> {
+    if (n !== undefined && (!Number.isInteger(n) || n < 0)) throw new TypeError('datastream.read(n): n must be a non-negative integer');
+    if (n === 0) return Buffer.alloc(0);
+    await this.waitFor(n ?? Infinity);
+    return this.take(n ?? this.buffered);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    for (;;) {
+      await this.waitFor(1);
+      if (this.buffered === 0) return;
+      yield this.take(this.chunks[0]!.length);
+    }
+  }
+}
+
+/**
+ * The request dictionary a callback receives (repy's, plus `rawheaders` and
+ * `signal`).
+ *
+ * @example
+ * { verb: 'GET', path: '/search', querystr: 'q=a+b&x', querydict: { q: 'a b', x: null },
+ *   version: '1.1', headers: { Host: 'localhost:8080' }, rawheaders: [['host', 'localhost:8080']],
+ *   datastream, httpdid: 1, remoteipstr: '127.0.0.1', remoteportnum: 51234, signal }
+ */
+export interface RequestDict {
+  /** The method as sent, e.g. `'GET'` (case-sensitive). */
+  verb: string;
+  /** The request-target before the first `?`, undecoded (`*` and absolute-form kept as sent). */
+  path: string;
+  /** The text after the first `?`, or null when there is none. */
+  querystr: string | null;
+  /** The decoded query: `k=v` → 'v', bare `k` → null; null when there is no `?`. */
+  querydict: Record<string, string | null> | null;
+  /** `'0.9'`, `'1.0'` or `'1.1'`. */
+  version: '0.9' | '1.0' | '1.1';
+  /** Canonical field name (`Content-Type`) → value; repeats joined with `, ` (Cookie: `; `). */
+  headers: Record<string, string>;
+  /** Every field line `[name, value]` in wire order and case. */
+  rawheaders: RawHeader[];
+  /** The request content. */
+  datastream: DataStream;
+  /** The id `registerCallback` returned. */
+  httpdid: number;
+  /** The peer's address. */
+  remoteipstr: string;
+  /** The peer's port. */
+  remoteportnum: number;
+  /** Fires when the client disconnects before the response is written, or the server stops. */
+  signal: AbortSignal;
+}
+
+const canonicalCache = new Map<string, string>();
+
+/**
+ * The canonical form of a field name: each hyphen-separated word with its
+ * first letter upper-cased and the rest lower-cased.
+ *
+ * @example canonicalName('content-TYPE') === 'Content-Type'
+ */
+export function canonicalName(name: string): string {
+  const hit = canonicalCache.get(name);
+  if (hit !== undefined) return hit;
+  let out = '';
+  let upper = true;
+  for (let i = 0; i < name.length; i++) {
+    const ch = name[i]!;
+    out += upper ? ch.toUpperCase() : ch.toLowerCase();
+    upper = ch === '-';
+  }
+  if (canonicalCache.size < 2048) canonicalCache.set(name, out);
+  return out;
+}
+
+/**
+ * Folds field lines into the `headers` object: canonical names, repeats
+ * joined with `, ` (RFC 9110 §5.3), except Cookie with `; ` (RFC 6265 §5.4).
+ *
+ * @example headersObject([['a', '1'], ['A', '2']]) // { A: '1, 2' }
+ */
+export function headersObject(raw: RawHeader[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of raw) {
+    const key = canonicalName(name);
+    const prev = Object.prototype.hasOwnProperty.call(out, key) ? out[key] : undefined;
+    const next = prev === undefined ? value : `${prev}${key === 'Cookie' ? '; ' : ', '}${value}`;
+    setOwn(out, key, next);
+  }
+  return out;
+}
+
+/** Builds the request dictionary from a parsed head. */
+export function buildRequest(
+  head: RequestHead,
+  datastream: DataStream,
+  httpdid: number,
+  remoteipstr: string,
+  remoteportnum: number,
+  signal: AbortSignal,
+): RequestDict {
+  const q = head.target.indexOf('?');
+  const querystr = q === -1 ? null : head.target.slice(q + 1);
+  return {
+    verb: head.method,
+    path: q === -1 ? head.target : head.target.slice(0, q),
+    querystr,
+    querydict: querystr === null ? null : parseQuery(querystr),
+    version: head.version,
+    headers: headersObject(head.rawHeaders),
+    rawheaders: head.rawHeaders,
+    datastream,
+    httpdid,
+    remoteipstr,
+    remoteportnum,
+    signal,
+  };
+}

@@ -1,0 +1,314 @@
+/**
+ * The response dictionary a callback returns: validation and serialisation.
+ * Nothing the callback returns reaches the wire unchecked: a bad dictionary
+ * becomes an {@link InvalidResponseError} (the connection answers 500).
+ *
+ * @module
+ */
+
+import { FIELD_VALUE, REASON, STATUS_REASONS, TOKEN } from './constants.js';
+import { InvalidResponseError } from './errors.js';
+
+/** A file-like object: `read(n)` returns (or resolves to) a string or bytes, empty at the end. */
+export interface FileLike {
+  read(n: number): string | Uint8Array | Promise<string | Uint8Array>;
+  close?(): unknown;
+}
+
+/** What `message` may be. */
+export type ResponseMessage =
+  | string
+  | Uint8Array
+  | FileLike
+  | AsyncIterable<string | Uint8Array>
+  | Iterable<string | Uint8Array>
+  | null
+  | undefined;
+
+/**
+ * The response dictionary. Only `statuscode` is required.
+ *
+ * @example
+ * return { statuscode: 200, headers: { 'Content-Type': 'text/plain' }, message: 'hello\n' };
+ */
+export interface ResponseDict {
+  /** `'0.9'` (body only, then close), `'1.0'` or `'1.1'`; default: the request's. */
+  version?: '0.9' | '1.0' | '1.1';
+  /** An integer 200–599 (1xx are interim responses, which a callback cannot send). */
+  statuscode: number;
+  /** The reason phrase; default: the standard one for the code. */
+  statusmsg?: string;
+  /** Field name → value; an array value sends one field line per item. */
+  headers?: Record<string, string | number | readonly string[]>;
+  /** The content. */
+  message?: ResponseMessage;
+}
+
+/** The response as the connection writes it. */
+export interface PreparedResponse {
+  status: number;
+  /** Status line and header section, or null for an HTTP/0.9 response. */
+  head: Buffer | null;
+  /** Content known in advance (null when streamed or absent). */
+  body: Buffer | null;
+  /** Streamed content, or null. */
+  stream: AsyncIterable<Buffer> | null;
+  /** Stream framing: chunked coding (RFC 9112 §7.1). */
+  chunked: boolean;
+  /** Bytes the stream must produce when a Content-Length was declared for it, else null. */
+  declaredLength: number | null;
+  /** The connection closes after this response. */
+  close: boolean;
+  /** Called once the response is written or abandoned (file-like `close()`). */
+  cleanup: () => void;
+}
+
+/** What the connection knows about the request being answered. */
+export interface ResponseContext {
+  method: string;
+  version: '0.9' | '1.0' | '1.1';
+  /** The request allows the connection to stay open (and the server wants it). */
+  keepAlive: boolean;
+}
+
+let dateSecond = -1;
+let dateString = '';
+
+/**
+ * The IMF-fixdate of now (RFC 9110 §5.6.7), computed once per second.
+ *
+ * @example httpDate() // 'Sun, 22 Nov 2026 00:00:00 GMT'
+ */
+export function httpDate(): string {
+  const now = Date.now();
+  const sec = Math.floor(now / 1000);
+  if (sec !== dateSecond) {
+    dateSecond = sec;
+    dateString = new Date(sec * 1000).toUTCString();
+  }
+  return dateString;
+}
+
+function invalid(message: string): InvalidResponseError {
+  return new InvalidResponseError(`callback returned an invalid response: ${message}`);
+}
+
+function checkFieldValue(name: string, value: string): void {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c > 0xff || FIELD_VALUE[c] !== 1) throw invalid(`header ${JSON.stringify(name)} has a forbidden character (code ${c}) in its value`);
+  }
+  if (value.length > 0) {
+    const first = value.charCodeAt(0);
+    const last = value.charCodeAt(value.length - 1);
+    if (first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09) throw invalid(`header ${JSON.stringify(name)} value has leading or trailing whitespace`);
+  }
+}
+
+function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0xff || TOKEN[c] !== 1) return false;
+  }
+  return true;
+}
+
+function isObject(v: unknown): v is Record<string | symbol, unknown> {
+  return (typeof v === 'object' && v !== null) || typeof v === 'function';
+}
+
+function toBuffer(chunk: unknown): Buffer {
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+  throw invalid(`message produced a ${chunk === null ? 'null' : typeof chunk} chunk (expected string or bytes)`);
+}
+
+async function* readFileLike(f: FileLike): AsyncGenerator<Buffer> {
+  for (;;) {
+    const chunk = toBuffer(await f.read(65536));
+    if (chunk.length === 0) return;
+    yield chunk;
+  }
+}
+
+async function* readIterable(it: AsyncIterable<unknown> | Iterable<unknown>): AsyncGenerator<Buffer> {
+  for await (const chunk of it as AsyncIterable<unknown>) {
+    const b = toBuffer(chunk);
+    if (b.length > 0) yield b;
+  }
+}
+
+const VERSIONS = new Set(['0.9', '1.0', '1.1']);
+
+/**
+ * Validates a callback's result and decides the framing (RFC 9112 §6, §9):
+ * Content-Length when the length is known; chunked (HTTP/1.1) or
+ * close-delimited (HTTP/1.0) for a stream; no content for HEAD, 204 and
+ * 304; a Date field; Connection: close when the connection ends after it.
+ * Throws {@link InvalidResponseError} for anything that cannot be sent.
+ *
+ * @example
+ * prepareResponse({ statuscode: 200, message: 'hi' }, { method: 'GET', version: '1.1', keepAlive: true })
+ * // head: 'HTTP/1.1 200 OK\r\nDate: ...\r\nContent-Length: 2\r\n\r\n', body: 'hi'
+ */
+export function prepareResponse(result: unknown, ctx: ResponseContext): PreparedResponse {
+  if (!isObject(result) || Array.isArray(result)) throw invalid(`expected a dictionary, got ${result === null ? 'null' : Array.isArray(result) ? 'an array' : typeof result}`);
+  const r = result as Record<string, unknown>;
+  const status = r['statuscode'];
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) {
+    throw invalid(`statuscode must be an integer 100-599, got ${JSON.stringify(status) ?? String(status)}`);
+  }
+  if (status < 200) throw invalid(`statuscode ${status} is an interim (1xx) response; a callback must return a final one (200-599)`);
+  let reason = STATUS_REASONS[status] ?? 'Unknown';
+  if (r['statusmsg'] !== undefined && r['statusmsg'] !== null) {
+    if (typeof r['statusmsg'] !== 'string') throw invalid('statusmsg must be a string');
+    reason = r['statusmsg'];
+    for (let i = 0; i < reason.length; i++) {
+      const c = reason.charCodeAt(i);
+      if (c > 0xff || REASON[c] !== 1) throw invalid(`statusmsg has a forbidden character (code ${c})`);
+    }
+  }
+  let version = ctx.version;
+  if (r['version'] !== undefined && r['version'] !== null) {
+    if (typeof r['version'] !== 'string' || !VERSIONS.has(r['version'])) throw invalid(`version must be '0.9', '1.0' or '1.1', got ${JSON.stringify(r['version'])}`);
+    const asked = r['version'] as '0.9' | '1.0' | '1.1';
+    // Never answer with a higher minor version than the client can read framing for.
+    if (asked < version) version = asked;
+  }
+
+  // The content.
+  const msg = r['message'];
+  let body: Buffer | null = null;
+  let stream: AsyncIterable<Buffer> | null = null;
+  let cleanup = (): void => {};
+  if (msg === undefined || msg === null) body = Buffer.alloc(0);
+  else if (typeof msg === 'string') body = Buffer.from(msg, 'utf8');
+  else if (msg instanceof Uint8Array) body = Buffer.from(msg.buffer, msg.byteOffset, msg.length);
+  else if (isObject(msg) && typeof msg['read'] === 'function') {
+    const f = msg as unknown as FileLike;
+    stream = readFileLike(f);
+    cleanup = () => {
+      if (typeof f.close === 'function') {
+        try {
+          const p = f.close();
+          if (p instanceof Promise) p.catch(() => {});
+        } catch {
+          // The file-like object's close() failing must not break the connection.
+        }
+      }
+    };
+  } else if (isObject(msg) && (typeof msg[Symbol.asyncIterator] === 'function' || typeof msg[Symbol.iterator] === 'function')) {
+    stream = readIterable(msg as unknown as AsyncIterable<unknown>);
+  } else throw invalid(`message must be a string, bytes, a file-like object with read(n), or an (async) iterable; got ${typeof msg}`);
+
+  const noContent = ctx.method === 'HEAD' || status === 204 || status === 304;
+
+  if (version === '0.9') {
+    return { status, head: null, body: noContent ? null : body, stream: noContent ? null : stream, chunked: false, declaredLength: null, close: true, cleanup };
+  }
+
+  // The header section.
+  let head = `HTTP/${version} ${status} ${reason}\r\n`;
+  let close = !ctx.keepAlive;
+  let hasDate = false;
+  let hasConnection = false;
+  let declaredLength: number | null = null;
+  let chunkedAsked = false;
+  const headers = r['headers'];
+  if (headers !== undefined && headers !== null) {
+    if (!isObject(headers) || Array.isArray(headers)) throw invalid('headers must be an object');
+    for (const name of Object.keys(headers)) {
+      if (!isToken(name)) throw invalid(`header name ${JSON.stringify(name)} is not a token`);
+      const raw = (headers as Record<string, unknown>)[name];
+      const values: string[] = [];
+      if (typeof raw === 'string') values.push(raw);
+      else if (typeof raw === 'number' && Number.isFinite(raw)) values.push(String(raw));
+      else if (Array.isArray(raw) && raw.every((v) => typeof v === 'string')) values.push(...(raw as string[]));
+      else throw invalid(`header ${JSON.stringify(name)} must be a string, a number or an array of strings`);
+      const lower = name.toLowerCase();
+      for (const v of values) checkFieldValue(name, v);
+      if (lower === 'content-length') {
+        if (values.length !== 1 || !/^[0-9]{1,15}$/.test(values[0]!)) throw invalid('Content-Length must be one non-negative integer');
+        declaredLength = Number(values[0]);
+        continue; // written below, once the framing is decided
+      }
+      if (lower === 'transfer-encoding') {
+        if (values.length !== 1 || values[0]!.toLowerCase() !== 'chunked') throw invalid('Transfer-Encoding may only be "chunked" (the server frames the content itself)');
+        chunkedAsked = true;
+        continue;
+      }
+      if (lower === 'date') hasDate = true;
+      if (lower === 'connection') {
+        hasConnection = true;
+        if (values.some((v) => v.toLowerCase().split(',').some((t) => t.trim() === 'close'))) close = true;
+      }
+      for (const v of values) head += `${name}: ${v}\r\n`;
+    }
+  }
+  if (!hasDate) head += `Date: ${httpDate()}\r\n`;
+
+  let chunked = false;
+  if (noContent) {
+    // RFC 9110 §9.3.2: a HEAD response may carry the length a GET would have.
+    if (ctx.method === 'HEAD' && status !== 204 && status !== 304) {
+      const len = declaredLength ?? (body !== null && !chunkedAsked ? body.length : null);
+      if (len !== null) head += `Content-Length: ${len}\r\n`;
+    }
+    body = null;
+    stream = null;
+  } else if (body !== null && declaredLength !== null && declaredLength !== body.length) {
+    throw invalid(`Content-Length ${declaredLength} does not match the message length ${body.length}`);
+  } else if (body !== null && !chunkedAsked) {
+    head += `Content-Length: ${body.length}\r\n`;
+  } else if (stream !== null && declaredLength !== null && !chunkedAsked) {
+    head += `Content-Length: ${declaredLength}\r\n`;
+  } else if (version === '1.1') {
+    // A stream of unknown length, or chunked asked for explicitly.
+    if (body !== null) {
+      const b = body;
+      stream = (async function* () {
+        if (b.length > 0) yield b;
+      })();
+      body = null;
+    }
+    chunked = true;
+    declaredLength = null;
+    head += 'Transfer-Encoding: chunked\r\n';
+  } else {
+    // HTTP/1.0 cannot chunk: the end of the connection ends the content (RFC 9112 §6.3 rule 8).
+    if (body !== null) head += `Content-Length: ${body.length}\r\n`;
+    else close = true;
+    declaredLength = null;
+  }
+  if (close) {
+    if (!hasConnection) head += 'Connection: close\r\n';
+  } else if (version === '1.0' && !hasConnection) head += 'Connection: keep-alive\r\n';
+  head += '\r\n';
+  return {
+    status,
+    head: Buffer.from(head, 'latin1'),
+    body,
+    stream,
+    chunked,
+    declaredLength: stream !== null ? declaredLength : null,
+    close,
+    cleanup,
+  };
+}
+
+/**
+ * The short answer the server sends on its own (parse errors, timeouts,
+ * callback failures): text/plain, Connection: close.
+ *
+ * @example errorResponse(400, 'HEADER_NAME_INVALID at byte 19: invalid character in field name', '1.1')
+ */
+export function errorResponse(status: number, text: string, version: '0.9' | '1.0' | '1.1' = '1.1'): Buffer {
+  const body = `${STATUS_REASONS[status] ?? 'Error'}${text ? `: ${text}` : ''}\n`;
+  if (version === '0.9') return Buffer.from(body, 'latin1');
+  return Buffer.from(
+    `HTTP/1.1 ${status} ${STATUS_REASONS[status] ?? 'Error'}\r\nDate: ${httpDate()}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body, 'latin1')}\r\nConnection: close\r\n\r\n${body}`,
+    'latin1',
+  );
+}

@@ -1,0 +1,147 @@
+/**
+ * The registry: `registerCallback` starts listening on an address and hands
+ * every request to a callback; `stopCallback` stops it gracefully.
+ *
+ * @module
+ */
+
+import { createServer, type Server, type Socket } from 'node:net';
+import { Connection, type ServerContext } from './connection.js';
+import { IndexError, KeyError, ValueError } from './errors.js';
+import { resolveOptions, type ServerOptions } from './options.js';
+import type { RequestDict } from './request.js';
+import type { ResponseDict } from './response.js';
+
+/** A request callback: sync or async, returns the response dictionary. */
+export type Callback = (req: RequestDict) => ResponseDict | Promise<ResponseDict>;
+
+interface Registration {
+  server: Server;
+  ctx: ServerContext;
+  connections: Set<Connection>;
+  address: [string, number];
+  stopped: Promise<void> | null;
+}
+
+const registry = new Map<number, Registration>();
+let nextId = 1;
+
+/**
+ * Listens on `[host, port]` and answers every HTTP request with
+ * `callback(request)`. Resolves with a positive integer id once listening
+ * (port 0 picks a free port: see {@link boundAddress}).
+ *
+ * Rejects with `TypeError` (wrong types), `IndexError` (address with fewer
+ * than two items), `ValueError` (port out of range, bad option) or the
+ * operating system's error with its `code` kept (`EADDRINUSE`, `EACCES`,
+ * `EADDRNOTAVAIL`, ...).
+ *
+ * @example
+ * const id = await registerCallback(['127.0.0.1', 8080], async (req) => ({
+ *   statuscode: 200, headers: { 'Content-Type': 'text/plain' }, message: `hello ${req.path}\n`,
+ * }));
+ */
+export async function registerCallback(address: readonly [string, number], callback: Callback, options?: ServerOptions): Promise<number> {
+  if (address === null || typeof address !== 'object' || typeof (address as { length?: unknown }).length !== 'number') {
+    throw new TypeError('address must be a [host, port] pair');
+  }
+  if (address.length < 2) throw new IndexError('address must have two items: [host, port]');
+  const [host, port] = address;
+  if (typeof host !== 'string') throw new TypeError('host must be a string');
+  if (host.length === 0) throw new ValueError('host must not be empty (use "0.0.0.0" or "::" for every interface)');
+  if (typeof port !== 'number' || !Number.isInteger(port)) throw new TypeError('port must be an integer');
+  if (port < 0 || port > 65535) throw new ValueError(`port must be between 0 and 65535, got ${port}`);
+  if (typeof callback !== 'function') throw new TypeError('callback must be a function');
+  const opts = resolveOptions(options);
+
+  const id = nextId++;
+  const connections = new Set<Connection>();
+  const ctx: ServerContext = {
+    id,
+    callback: callback as (req: RequestDict) => unknown,
+    options: opts,
+    stopping: false,
+    report(err, req) {
+      if (opts.onError === undefined) return;
+      try {
+        opts.onError(err, req);
+      } catch {
+        // An onError hook that throws must not take the server down.
+      }
+    },
+    closed(conn) {
+      connections.delete(conn);
+    },
+  };
+  const server = createServer({ noDelay: true }, (socket: Socket) => {
+    if (ctx.stopping) {
+      socket.destroy();
+      return;
+    }
+    connections.add(new Connection(socket, ctx));
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  server.on('error', (err) => ctx.report(err, null));
+  const bound = server.address();
+  const reg: Registration = {
+    server, ctx, connections, stopped: null,
+    address: [host, bound !== null && typeof bound === 'object' ? bound.port : port],
+  };
+  registry.set(id, reg);
+  return id;
+}
+
+/**
+ * The address a registration listens on, with the real port when 0 was asked.
+ * Throws `KeyError` for an unknown or stopped id.
+ *
+ * @example
+ * const id = await registerCallback(['127.0.0.1', 0], cb);
+ * const [host, port] = boundAddress(id); // ['127.0.0.1', 40123]
+ */
+export function boundAddress(id: number): [string, number] {
+  const reg = registry.get(id);
+  if (reg === undefined || reg.ctx.stopping) throw new KeyError(`no registered callback with id ${String(id)}`);
+  return [reg.address[0], reg.address[1]];
+}
+
+/**
+ * Stops a registration: the listener closes at once, idle keep-alive
+ * connections are closed, in-flight requests get their responses (their
+ * `signal` fires so long work can give up), then their connections close.
+ * Resolves once every connection is closed, at the latest `stopTimeout`
+ * (option, default 10 s) after the call, when the rest are cut.
+ * Rejects with `KeyError` for an unknown or already stopped id.
+ *
+ * @example await stopCallback(id);
+ */
+export async function stopCallback(id: number): Promise<void> {
+  const reg = registry.get(id);
+  if (reg === undefined || reg.ctx.stopping) throw new KeyError(`no registered callback with id ${String(id)}`);
+  reg.ctx.stopping = true;
+  registry.delete(id);
+  const listenerClosed = new Promise<void>((resolve) => reg.server.close(() => resolve()));
+  for (const conn of reg.connections) conn.shutdown();
+  const allClosed = (async () => {
+    while (reg.connections.size > 0) await new Promise((r) => setTimeout(r, 10));
+  })();
+  let deadline: NodeJS.Timeout | undefined;
+  await Promise.race([
+    allClosed,
+    new Promise<void>((resolve) => {
+      deadline = setTimeout(() => {
+        for (const conn of reg.connections) conn.destroy();
+        resolve();
+      }, reg.ctx.options.stopTimeout);
+    }),
+  ]);
+  clearTimeout(deadline);
+  await listenerClosed;
+}
