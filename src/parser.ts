@@ -344,10 +344,12 @@ abstract class MessageParser<H extends HeadBase> {
             return PARTIAL;
           }
           const cur = this.cur!;
-          const n = cur.length - this.pos;
-          if (this.bodyBytes + n > this.o.maxBodySize) return this.fail('BODY_TOO_LARGE', this.offset + this.o.maxBodySize - this.bodyBytes);
+          // Deliver up to the budget, then refuse: the same bytes whatever the chunking.
+          const room = this.o.maxBodySize - this.bodyBytes;
+          if (room <= 0) return this.fail('BODY_TOO_LARGE', this.offset);
+          const n = Math.min(cur.length - this.pos, room);
           this.bodyBytes += n;
-          const data = cur.subarray(this.pos);
+          const data = cur.subarray(this.pos, this.pos + n);
           this.advance(n);
           return { type: 'data', data };
         }
