@@ -43,6 +43,10 @@ interface Exchange {
   bodyDone: boolean;
   continueState: number;
   finished: boolean;
+  /** When the callback was called (0 once it answered). */
+  callbackSince: number;
+  /** Per-request timeout overrides set through `req.setTimeout`, or null for the server's. */
+  timeout: number | null;
 }
 
 /** The client went away: what a pending datastream read rejects with. */
@@ -51,9 +55,15 @@ export class ClientGoneError extends Error {
   readonly code = 'ERR_CLIENT_GONE';
 }
 
-const TIMER_NONE = 0;
-const TIMER_HEADERS = 1;
-const TIMER_IDLE = 2;
+/** A timeout of the server's own making, as the callback sees it (datastream reads reject with it). */
+export class RequestTimeoutError extends Error {
+  override name = 'RequestTimeoutError';
+  readonly code: 'ERR_BODY_TIMEOUT' | 'ERR_CALLBACK_TIMEOUT' | 'ERR_WRITE_TIMEOUT';
+  constructor(code: 'ERR_BODY_TIMEOUT' | 'ERR_CALLBACK_TIMEOUT' | 'ERR_WRITE_TIMEOUT', message: string) {
+    super(message);
+    this.code = code;
+  }
+}
 
 export class Connection {
   private readonly parser: RequestParser;
@@ -65,8 +75,11 @@ export class Connection {
   private stopReading = false;
   private destroyed = false;
   private drained = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private timerKind = TIMER_NONE;
+  // Timestamps (ms) the registration's sweeper compares with the timeouts; 0 = not running.
+  private headSince = 0; // a request head is arriving
+  private idleSince = 0; // nothing in flight (keep-alive idle)
+  private bodySince = 0; // last progress of the content being received
+  private drainSince = 0; // a write waits for the client to read
   private readonly remoteAddress: string;
   private readonly remotePort: number;
 
@@ -84,7 +97,7 @@ export class Connection {
       // ECONNRESET and the like: 'close' follows and cleans up.
     });
     socket.on('close', () => this.onClose());
-    this.armTimer();
+    this.track();
   }
 
   /** True when nothing is in flight: no request being received or answered. */
@@ -134,6 +147,7 @@ export class Connection {
               return;
             }
           }
+          this.bodySince = Date.now();
           stream.push(ev.data);
         } else if (ev.type === 'end') {
           target!.stream!.end(ev.trailers);
@@ -148,7 +162,7 @@ export class Connection {
       }
     } finally {
       this.pumping = false;
-      this.armTimer();
+      this.track();
     }
   }
 
@@ -171,12 +185,17 @@ export class Connection {
     const ex: Exchange = {
       head, req: null, stream: null, controller, result: null,
       closeAfter: !head.keepAlive || head.upgrade, bodyDone: false, continueState: CONTINUE_NONE, finished: false,
+      callbackSince: 0, timeout: null,
     };
     const stream = new DataStream(this.ctx.options.highWaterMark, () => this.onDemand(ex));
     ex.stream = stream;
-    ex.req = buildRequest(head, stream, this.ctx.id, this.remoteAddress, this.remotePort, controller.signal);
+    ex.req = buildRequest(head, stream, this.ctx.id, this.remoteAddress, this.remotePort, controller.signal, (ms) => {
+      if (typeof ms !== 'number' || !(ms >= 0)) throw new TypeError('setTimeout(ms): ms must be a non-negative number (0 = no timeout)');
+      ex.timeout = ms;
+    });
     this.queue.push(ex);
     this.bodyTarget = ex;
+    this.bodySince = Date.now();
     if (head.expectOther !== null) {
       // RFC 9110 §10.1.1: an expectation this server cannot meet.
       ex.result = this.answer(417, `unsupported expectation ${JSON.stringify(head.expectOther)}`, true);
@@ -189,6 +208,7 @@ export class Connection {
 
   /** Runs the callback; a throw, a rejection or a bad result becomes a 500. */
   private invoke(ex: Exchange): void {
+    ex.callbackSince = Date.now();
     let ret: unknown;
     try {
       ret = this.ctx.callback(ex.req!);
@@ -205,7 +225,8 @@ export class Connection {
   }
 
   private settle(ex: Exchange, value: unknown, threw: boolean): void {
-    if (ex.finished || ex.result !== null) return; // the connection went away, or a parse error answered
+    ex.callbackSince = 0;
+    if (ex.finished || ex.result !== null) return; // the connection went away, or the server answered already
     const head = ex.head!;
     const rctx: ResponseContext = { method: head.method, version: head.version, keepAlive: head.keepAlive && !ex.closeAfter && !this.ctx.stopping };
     if (threw) {
@@ -245,10 +266,8 @@ export class Connection {
       target.closeAfter = true;
       if (!(this.writing && this.queue[0] === target)) target.result = this.answer(err.status, text, true);
     } else {
-      this.queue.push({
-        head: null, req: null, stream: null, controller: null, result: this.answer(err.status, text, true),
-        closeAfter: true, bodyDone: true, continueState: CONTINUE_NONE, finished: false,
-      });
+      this.serverAnswer(err.status, text);
+      return;
     }
     void this.flush();
   }
@@ -303,7 +322,7 @@ export class Connection {
       if (this.ctx.stopping && this.idle) this.closeSoon();
     } finally {
       this.writing = false;
-      this.armTimer();
+      this.track();
     }
   }
 
@@ -359,8 +378,10 @@ export class Connection {
   }
 
   private drain(): Promise<void> {
+    this.drainSince = Date.now();
     return new Promise((resolve) => {
       const done = (): void => {
+        this.drainSince = 0;
         this.socket.off('drain', done);
         this.socket.off('close', done);
         resolve();
@@ -380,7 +401,8 @@ export class Connection {
   private closeSoon(): void {
     if (this.destroyed) return;
     this.stopReading = true;
-    this.clearTimer();
+    this.headSince = 0;
+    this.idleSince = 0;
     this.resume();
     this.socket.end();
     const linger = setTimeout(() => this.destroy(), this.ctx.options.lingerTimeout);
@@ -402,7 +424,6 @@ export class Connection {
 
   private onClose(): void {
     this.destroyed = true;
-    this.clearTimer();
     const gone = new ClientGoneError('client disconnected');
     for (const ex of this.queue) {
       if (!ex.finished) {
@@ -420,44 +441,86 @@ export class Connection {
 
   // ---------------------------------------------------------------- timers
 
+  /** Notes which waits are running, for the sweeper (no timer per request or per connection). */
+  private track(): void {
+    if (this.destroyed || this.stopReading) {
+      this.headSince = 0;
+      this.idleSince = 0;
+      return;
+    }
+    const nothingInFlight = this.queue.length === 0 && this.bodyTarget === null;
+    if (this.bodyTarget === null && !this.parser.idle) {
+      if (this.headSince === 0) this.headSince = Date.now();
+    } else this.headSince = 0;
+    if (nothingInFlight && this.parser.idle) {
+      if (this.idleSince === 0) this.idleSince = Date.now();
+    } else this.idleSince = 0;
+  }
+
   /**
-   * One timer at a time: the headers timeout while a head is arriving (RFC
-   * 9112 §9.5 lets a server close a slow connection; it answers 408), the
-   * keep-alive timeout while nothing is in flight (closed quietly).
+   * Called by the registration's sweeper with the current time:
+   * - headers timeout: a request head takes too long (slowloris) → 408;
+   * - body timeout: the content stops arriving while it is read → 408
+   *   (not while reading is paused for backpressure: that wait is ours);
+   * - callback timeout: the callback does not answer → 503, onError;
+   * - write timeout: the client does not read the response → cut;
+   * - keep-alive timeout: nothing in flight → closed quietly.
+   * RFC 9112 §9.5 lets a server close an idle or slow connection at any time.
    */
-  private armTimer(): void {
-    if (this.destroyed || this.stopReading) return this.clearTimer();
-    let kind = TIMER_NONE;
-    if (this.queue.length === 0 && this.bodyTarget === null) kind = this.parser.idle ? TIMER_IDLE : TIMER_HEADERS;
-    else if (this.bodyTarget === null && !this.parser.idle) kind = TIMER_HEADERS;
-    if (kind === this.timerKind) return;
-    this.clearTimer();
-    if (kind === TIMER_NONE) return;
-    const ms = kind === TIMER_HEADERS ? this.ctx.options.headersTimeout : this.ctx.options.keepAliveTimeout;
-    if (!(ms > 0 && Number.isFinite(ms))) return;
-    this.timerKind = kind;
-    this.timer = setTimeout(() => this.onTimeout(kind), ms);
-    this.timer.unref();
-  }
-
-  private clearTimer(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    this.timerKind = TIMER_NONE;
-  }
-
-  private onTimeout(kind: number): void {
-    this.timer = null;
-    this.timerKind = TIMER_NONE;
-    if (kind === TIMER_IDLE) {
+  sweep(now: number): void {
+    if (this.destroyed) return;
+    const o = this.ctx.options;
+    if (this.drainSince !== 0 && o.writeTimeout > 0 && now - this.drainSince > o.writeTimeout) {
+      this.ctx.report(new RequestTimeoutError('ERR_WRITE_TIMEOUT', 'the client did not read the response in time (writeTimeout)'), null);
+      this.destroy();
+      return;
+    }
+    if (this.idleSince !== 0 && o.keepAliveTimeout > 0 && now - this.idleSince > o.keepAliveTimeout) {
       this.closeSoon();
       return;
     }
+    if (this.headSince !== 0 && o.headersTimeout > 0 && now - this.headSince > o.headersTimeout) {
+      this.headSince = 0;
+      this.serverAnswer(408, 'the request head did not arrive in time');
+      return;
+    }
+    const target = this.bodyTarget;
+    if (target !== null && !this.paused && !target.finished) {
+      const limit = target.timeout ?? o.bodyTimeout;
+      if (limit > 0 && now - this.bodySince > limit) {
+        const err = new RequestTimeoutError('ERR_BODY_TIMEOUT', 'the request content stopped arriving (bodyTimeout)');
+        this.bodyTarget = null;
+        this.stopReading = true;
+        target.stream!.fail(err);
+        target.controller!.abort(err);
+        target.closeAfter = true;
+        if (!(this.writing && this.queue[0] === target)) target.result = this.answer(408, 'the request content did not arrive in time', true);
+        void this.flush();
+        return;
+      }
+    }
+    for (const ex of this.queue) {
+      if (ex.callbackSince === 0 || ex.result !== null) continue;
+      const limit = ex.timeout ?? o.callbackTimeout;
+      if (limit > 0 && now - ex.callbackSince > limit) {
+        const err = new RequestTimeoutError('ERR_CALLBACK_TIMEOUT', `the callback did not answer within ${limit} ms (callbackTimeout)`);
+        ex.callbackSince = 0;
+        ex.controller?.abort(err);
+        this.ctx.report(err, ex.req);
+        ex.result = this.answer(503, 'the request took too long', true);
+        ex.closeAfter = true;
+        void this.flush();
+      }
+    }
+  }
+
+  /** Queues an answer of the server's own after what is in flight, then closes. */
+  private serverAnswer(status: number, text: string): void {
     this.stopReading = true;
     this.queue.push({
       head: null, req: null, stream: null, controller: null,
-      result: this.answer(408, 'the request head did not arrive in time', true),
-      closeAfter: true, bodyDone: true, continueState: CONTINUE_NONE, finished: false,
+      result: this.answer(status, text, true),
+      closeAfter: true, bodyDone: true, continueState: CONTINUE_NONE, finished: false, callbackSince: 0, timeout: null,
     });
     void this.flush();
   }

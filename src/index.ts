@@ -14,7 +14,7 @@ export { registerCallback, stopCallback, boundAddress, type Callback } from './s
 export { SERVER_DEFAULTS, type ServerOptions } from './options.js';
 export { DataStream, canonicalName, headersObject, type RequestDict } from './request.js';
 export { prepareResponse, httpDate, type ResponseDict, type ResponseMessage, type FileLike } from './response.js';
-export { ClientGoneError } from './connection.js';
+export { ClientGoneError, RequestTimeoutError } from './connection.js';
 export {
   RequestParser, ResponseParser, trimOWS,
   type ParserOptions, type RequestHead, type ResponseHead, type RawHeader, type ParseEvent,

@@ -27,6 +27,14 @@ export interface ServerOptions extends ParserOptions {
   maxDrainSize?: number;
   /** Milliseconds for a request head to arrive once started; 408 after (default 60 000). */
   headersTimeout?: number;
+  /** Milliseconds without new request content, while it is being read, before 408 (default 60 000). */
+  bodyTimeout?: number;
+  /** Milliseconds for the callback to answer before 503 (default 120 000; `req.setTimeout` overrides). */
+  callbackTimeout?: number;
+  /** Milliseconds a response write may wait for the client to read before the connection is cut (default 60 000). */
+  writeTimeout?: number;
+  /** Open connections at most; one more is answered 503 and closed (default 10 000). */
+  maxConnections?: number;
   /** Milliseconds an idle keep-alive connection stays open (default 65 000). */
   keepAliveTimeout?: number;
   /** Milliseconds to keep reading (and dropping) after the server half-closed a connection (default 2 000). */
@@ -45,6 +53,10 @@ export const SERVER_DEFAULTS = Object.freeze({
   highWaterMark: 64 * 1024,
   maxDrainSize: 1024 * 1024,
   headersTimeout: 60_000,
+  bodyTimeout: 60_000,
+  callbackTimeout: 120_000,
+  writeTimeout: 60_000,
+  maxConnections: 10_000,
   keepAliveTimeout: 65_000,
   lingerTimeout: 2_000,
   stopTimeout: 10_000,
@@ -73,4 +85,15 @@ export function resolveOptions(options: unknown): ServerOptionsResolved {
     } else throw new ValueError(`unknown option ${JSON.stringify(key)}`);
   }
   return out as ServerOptionsResolved;
+}
+
+/**
+ * How often the registration checks its connections' deadlines: a quarter
+ * of the shortest timeout, between 5 ms and 1 s. One interval timer per
+ * registration instead of timers per request.
+ */
+export function sweepInterval(o: ServerOptionsResolved): number {
+  const ts = [o.headersTimeout, o.bodyTimeout, o.callbackTimeout, o.writeTimeout, o.keepAliveTimeout].filter((v) => v > 0 && Number.isFinite(v));
+  const shortest = ts.length > 0 ? Math.min(...ts) : 4000;
+  return Math.min(1000, Math.max(5, Math.floor(shortest / 4)));
 }

@@ -182,8 +182,13 @@ export interface RequestDict {
   remoteipstr: string;
   /** The peer's port. */
   remoteportnum: number;
-  /** Fires when the client disconnects before the response is written, or the server stops. */
+  /** Fires when the client disconnects before the response is written, the server stops, or a timeout cuts the request. */
   signal: AbortSignal;
+  /**
+   * Overrides the server's `bodyTimeout` and `callbackTimeout` for this
+   * request (ms; 0 = none): for long uploads and long polls.
+   */
+  setTimeout(ms: number): void;
 }
 
 const canonicalCache = new Map<string, string>();
@@ -233,6 +238,7 @@ export function buildRequest(
   remoteipstr: string,
   remoteportnum: number,
   signal: AbortSignal,
+  setTimeout: (ms: number) => void,
 ): RequestDict {
   const q = head.target.indexOf('?');
   const querystr = q === -1 ? null : head.target.slice(q + 1);
@@ -249,5 +255,6 @@ export function buildRequest(
     remoteipstr,
     remoteportnum,
     signal,
+    setTimeout,
   };
 }

@@ -8,15 +8,17 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Connection, type ServerContext } from './connection.js';
 import { IndexError, KeyError, ValueError } from './errors.js';
-import { resolveOptions, type ServerOptions } from './options.js';
+import { resolveOptions, sweepInterval, type ServerOptions } from './options.js';
 import type { RequestDict } from './request.js';
-import type { ResponseDict } from './response.js';
+import { errorResponse, type ResponseDict } from './response.js';
 
 /** A request callback: sync or async, returns the response dictionary. */
 export type Callback = (req: RequestDict) => ResponseDict | Promise<ResponseDict>;
 
 interface Registration {
   server: Server;
+  rejected: Set<Socket>;
+  sweeper: NodeJS.Timeout;
   ctx: ServerContext;
   connections: Set<Connection>;
   address: [string, number];
@@ -56,6 +58,7 @@ export async function registerCallback(address: readonly [string, number], callb
 
   const id = nextId++;
   const connections = new Set<Connection>();
+  const rejected = new Set<Socket>();
   const ctx: ServerContext = {
     id,
     callback: callback as (req: RequestDict) => unknown,
@@ -78,6 +81,17 @@ export async function registerCallback(address: readonly [string, number], callb
       socket.destroy();
       return;
     }
+    if (connections.size >= opts.maxConnections) {
+      // Bounded: one more connection gets a short 503 and is closed; what
+      // it sent is read and dropped so that its FIN is seen.
+      rejected.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => rejected.delete(socket));
+      socket.resume();
+      socket.end(errorResponse(503, 'too many connections'));
+      setTimeout(() => socket.destroy(), opts.lingerTimeout).unref();
+      return;
+    }
     connections.add(new Connection(socket, ctx));
   });
   await new Promise<void>((resolve, reject) => {
@@ -90,8 +104,13 @@ export async function registerCallback(address: readonly [string, number], callb
   });
   server.on('error', (err) => ctx.report(err, null));
   const bound = server.address();
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const conn of connections) conn.sweep(now);
+  }, sweepInterval(opts));
+  sweeper.unref();
   const reg: Registration = {
-    server, ctx, connections, stopped: null,
+    server, ctx, connections, rejected, stopped: null, sweeper,
     address: [host, bound !== null && typeof bound === 'object' ? bound.port : port],
   };
   registry.set(id, reg);
@@ -129,6 +148,7 @@ export async function stopCallback(id: number): Promise<void> {
   registry.delete(id);
   const listenerClosed = new Promise<void>((resolve) => reg.server.close(() => resolve()));
   for (const conn of reg.connections) conn.shutdown();
+  for (const socket of reg.rejected) socket.destroy();
   const allClosed = (async () => {
     while (reg.connections.size > 0) await new Promise((r) => setTimeout(r, 10));
   })();
@@ -143,5 +163,6 @@ export async function stopCallback(id: number): Promise<void> {
     }),
   ]);
   clearTimeout(deadline);
+  clearInterval(reg.sweeper);
   await listenerClosed;
 }
