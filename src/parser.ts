@@ -65,9 +65,22 @@ export interface ParserOptions {
    * false is a leniency for conformance work against parsers that do not check.
    */
   requireHost?: boolean;
+  /**
+   * Called at each step of the parse, for learning and debugging (the CLI's
+   * `--trace`): the start line, each field line, each chunk-size line, each
+   * trailer field, with the byte offset where it starts.
+   */
+  trace?: ((step: TraceStep) => void) | undefined;
 }
 
-/** What both kinds of head have in common. */
+/** One step reported to the `trace` option. */
+export interface TraceStep {
+  step: 'start-line' | 'field' | 'chunk-size' | 'trailer';
+  /** Byte offset of the first byte of the line. */
+  offset: number;
+  /** The line's meaning: the start-line parts, `name: value`, the chunk size. */
+  detail: string;
+}
 interface HeadBase {
   /** `'0.9'`, `'1.0'` or `'1.1'` (an `HTTP/1.x` with x > 1 is handled as `'1.1'`, RFC 9112 §2.3). */
   version: '0.9' | '1.0' | '1.1';
@@ -210,7 +223,8 @@ function listMembers(value: string): string[] {
 abstract class MessageParser<H extends HeadBase> {
   /** Bytes consumed so far: the absolute offset of the next unread byte. */
   offset = 0;
-  protected readonly o: Required<ParserOptions>;
+  protected readonly o: Required<Omit<ParserOptions, 'trace'>>;
+  private readonly trace: ((step: TraceStep) => void) | undefined;
   protected readonly isRequest: boolean;
 
   // Input: `cur[pos..]` then `queue`.
@@ -265,6 +279,7 @@ abstract class MessageParser<H extends HeadBase> {
       allowBareLF: options.allowBareLF ?? false,
       requireHost: options.requireHost ?? true,
     };
+    this.trace = options.trace;
     this.resetMessage();
   }
 
@@ -835,6 +850,7 @@ abstract class MessageParser<H extends HeadBase> {
     const value = this.valEnd > this.valStart ? latin1(buf, this.valStart, this.valEnd) : '';
     const name = latin1(buf, this.tokStart, this.tokEnd);
     this.lineCount++;
+    if (this.trace !== undefined) this.trace({ step: this.m === M_TRAILERS ? 'trailer' : 'field', offset: base + this.tokStart, detail: `${name}: ${value}` });
     if (this.m === M_TRAILERS) {
       this.trailers.push([name, value]);
       return null;
@@ -844,6 +860,7 @@ abstract class MessageParser<H extends HeadBase> {
   }
 
   private beginFields(absStart: number): void {
+    if (this.trace !== undefined && this.m === M_HEAD) this.trace({ step: 'start-line', offset: this.msgStart, detail: this.startLine.join(' ') + ` (HTTP/${this.versionMajor}.${this.versionMinor})` });
     this.lineCap = absStart + this.o.maxHeaderSize;
     this.lineCount = 0;
     this.l = L_FIELD_BEGIN;
@@ -861,6 +878,7 @@ abstract class MessageParser<H extends HeadBase> {
   protected abstract buildHead(): H | HttpParseError;
 
   private completeHead(): ParseEvent<H> | null {
+    if (this.trace !== undefined && this.versionMajor === 0) this.trace({ step: 'start-line', offset: this.msgStart, detail: `${this.startLine.join(' ')} (HTTP/0.9)` });
     const head = this.buildHead();
     if (head instanceof HttpParseError) return this.fail(head.code, head.offset, head.reason);
     this.head = head;
@@ -1007,6 +1025,7 @@ abstract class MessageParser<H extends HeadBase> {
     this.c = c;
     this.chunkSize = size;
     if (!done) return null; // need more bytes: next() sees no input and answers partial
+    if (this.trace !== undefined) this.trace({ step: 'chunk-size', offset: this.chunkLineStart, detail: `${size}${size === 0 ? ' (last chunk)' : ''}` });
     if (size === 0) {
       // last-chunk: the trailer section follows (RFC 9112 §7.1.2).
       this.m = M_TRAILERS;

@@ -1,0 +1,180 @@
+#!/usr/bin/env node
+/**
+ * The `repy-http` command line. `repy-http parse [FILE|-]` shows how the
+ * strict parser reads raw HTTP bytes: every message as JSON, or the error
+ * `{code, status, offset, reason}`; `--trace` prints each step with its byte
+ * offset; `--split N` feeds N bytes at a time.
+ *
+ * @example
+ * printf 'GET /a?b=1 HTTP/1.1\r\nHost: x\r\n\r\n' | repy-http parse --trace -
+ *
+ * @module
+ */
+
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseMessages, type ParsedMessage } from './inspect.js';
+import type { RequestHead, ResponseHead } from './parser.js';
+import { headersObject } from './request.js';
+import { parseQuery } from './url.js';
+
+const USAGE = `usage: repy-http parse [options] [FILE|-]
+
+Parses raw HTTP/1.x bytes (from FILE, or standard input) with the strict
+parser and prints every message as JSON, or the error {code, status, offset,
+reason}. Exit status: 0 parsed, 1 rejected or incomplete, 2 usage error.
+
+options:
+  --response        parse responses instead of requests
+  --head            responses answer a HEAD request (no content)
+  --split N         feed N bytes at a time (the answer must not change)
+  --trace           print each parse step with its byte offset first
+  --eof             the input ends the connection (a cut message is an error)
+  --allow-bare-lf   leniency: accept LF alone as a line ending
+  --no-require-host leniency: accept HTTP/1.1 requests without Host
+  -e STRING         parse STRING instead of a file; \\r \\n \\t \\xHH escapes
+  -h, --help        this text
+`;
+
+/** Turns `\r\n`-style escapes into bytes (one char per byte). */
+export function unescape(s: string): Buffer {
+  return Buffer.from(
+    s.replace(/\\(x[0-9a-fA-F]{2}|r|n|t|0|\\)/g, (_, e: string) =>
+      e[0] === 'x' ? String.fromCharCode(parseInt(e.slice(1), 16)) : ({ r: '\r', n: '\n', t: '\t', '0': '\0', '\\': '\\' } as Record<string, string>)[e]!,
+    ),
+    'latin1',
+  );
+}
+
+function bodyField(body: Buffer): Record<string, unknown> {
+  const text = body.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(body) ? { body: text, bodyLength: body.length } : { body_base64: body.toString('base64'), bodyLength: body.length };
+}
+
+/** The JSON shape of one message: the request dictionary's fields (or the response's). */
+export function messageJson(m: ParsedMessage): Record<string, unknown> {
+  if ('method' in m.head) {
+    const h = m.head as RequestHead;
+    const q = h.target.indexOf('?');
+    const querystr = q === -1 ? null : h.target.slice(q + 1);
+    return {
+      verb: h.method,
+      path: q === -1 ? h.target : h.target.slice(0, q),
+      querystr,
+      querydict: querystr === null ? null : parseQuery(querystr),
+      version: h.version,
+      headers: headersObject(h.rawHeaders),
+      rawheaders: h.rawHeaders,
+      ...bodyField(m.body),
+      trailers: m.trailers,
+      keepAlive: h.keepAlive,
+      ...(h.upgrade ? { upgrade: true } : {}),
+      ...(h.expectContinue ? { expectContinue: true } : {}),
+      complete: m.complete,
+    };
+  }
+  const h = m.head as ResponseHead;
+  return {
+    version: h.version,
+    statuscode: h.status,
+    statusmsg: h.reason,
+    headers: headersObject(h.rawHeaders),
+    rawheaders: h.rawHeaders,
+    ...bodyField(m.body),
+    trailers: m.trailers,
+    keepAlive: h.keepAlive,
+    complete: m.complete,
+  };
+}
+
+const show = (s: string): string => JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s);
+
+/** Runs the CLI; returns the exit status. `out` receives stdout lines. */
+export function main(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`), stdin: () => Buffer = () => readFileSync(0)): number {
+  const [command, ...rest] = argv;
+  if (command === '-h' || command === '--help' || command === undefined) {
+    out(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command !== 'parse') {
+    out(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+    return 2;
+  }
+  let input: Buffer | null = null;
+  let split: number | undefined;
+  let trace = false;
+  let response = false;
+  let head = false;
+  let eof = false;
+  let allowBareLF = false;
+  let requireHost = true;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (a === '--response') response = true;
+    else if (a === '--head') head = true;
+    else if (a === '--trace') trace = true;
+    else if (a === '--eof') eof = true;
+    else if (a === '--allow-bare-lf') allowBareLF = true;
+    else if (a === '--no-require-host') requireHost = false;
+    else if (a === '--split') {
+      split = Number(rest[++i]);
+      if (!Number.isInteger(split) || split < 1) {
+        out('--split needs a positive integer');
+        return 2;
+      }
+    } else if (a === '-e') {
+      if (rest[i + 1] === undefined) {
+        out('-e needs a string');
+        return 2;
+      }
+      input = unescape(rest[++i]!);
+    } else if (a === '-h' || a === '--help') {
+      out(USAGE);
+      return 0;
+    } else if (a === '-') input = stdin();
+    else if (a.startsWith('-')) {
+      out(`unknown option ${a}\n\n${USAGE}`);
+      return 2;
+    } else {
+      try {
+        input = readFileSync(a);
+      } catch (e) {
+        out(`cannot read ${a}: ${(e as Error).message}`);
+        return 2;
+      }
+    }
+  }
+  if (input === null) input = stdin();
+  const r = parseMessages(input, {
+    kind: response ? 'response' : 'request',
+    head,
+    eof,
+    allowBareLF,
+    requireHost,
+    ...(split !== undefined ? { split } : {}),
+    trace: trace ? (s) => out(`@${String(s.offset).padStart(6)}  ${s.step.padEnd(10)}  ${s.detail}`) : undefined,
+    onEvent: trace
+      ? (ev) => {
+          if (ev.type === 'head') out(`@${String(ev.offset).padStart(6)}  ${'head'.padEnd(10)}  complete`);
+          else if (ev.type === 'data') {
+            const d = ev['data'] as Buffer;
+            out(`@${String(ev.offset - d.length).padStart(6)}  ${'data'.padEnd(10)}  ${d.length} bytes ${show(d.toString('latin1'))}`);
+          } else if (ev.type === 'end') out(`@${String(ev.offset).padStart(6)}  ${'end'.padEnd(10)}  message complete`);
+          else if (ev.type === 'error') out(`@${String((ev['error'] as { offset: number }).offset).padStart(6)}  ${'error'.padEnd(10)}  ${(ev['error'] as Error).message}`);
+        }
+      : undefined,
+  });
+  out(JSON.stringify({
+    messages: r.messages.map(messageJson),
+    error: r.error ? r.error.toJSON() : null,
+    consumed: r.consumed,
+    ...(r.upgraded ? { upgraded: true } : {}),
+    ...(r.partial ? { partial: true } : {}),
+  }, null, 2));
+  return r.error || r.partial ? 1 : 0;
+}
+
+/* c8 ignore next 3 */
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = main(process.argv.slice(2));
+}

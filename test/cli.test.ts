@@ -1,0 +1,110 @@
+// The `repy-http parse` command: JSON out, errors with code/status/offset,
+// --trace steps with offsets, --split invariance.
+import t from 'tap';
+import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { main, unescape } from '../src/cli.js';
+
+function run(args: string[], stdin = ''): { code: number; out: string; json: Record<string, unknown> | null } {
+  const lines: string[] = [];
+  const code = main(args, (l) => lines.push(l), () => Buffer.from(stdin, 'latin1'));
+  const out = lines.join('\n');
+  const start = out.indexOf('{\n');
+  return { code, out, json: start === -1 ? null : (JSON.parse(out.slice(start)) as Record<string, unknown>) };
+}
+
+t.test('a request becomes its dictionary', async (t) => {
+  const r = run(['parse', '-'], 'GET /p?a=1&b HTTP/1.1\r\nHost: x\r\nCookie: a\r\ncookie: b\r\n\r\n');
+  t.equal(r.code, 0);
+  t.same(r.json, {
+    messages: [{
+      verb: 'GET', path: '/p', querystr: 'a=1&b', querydict: { a: '1', b: null }, version: '1.1',
+      headers: { Host: 'x', Cookie: 'a; b' }, rawheaders: [['Host', 'x'], ['Cookie', 'a'], ['cookie', 'b']],
+      body: '', bodyLength: 0, trailers: [], keepAlive: true, complete: true,
+    }],
+    error: null,
+    consumed: 56,
+  });
+});
+
+t.test('pipelined requests, -e escapes, binary body', async (t) => {
+  const r = run(['parse', '-e', 'POST / HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 2\\r\\n\\r\\n\\xff\\x00GET /2 HTTP/1.0\\r\\n\\r\\n']);
+  t.equal(r.code, 0);
+  const msgs = r.json!['messages'] as Record<string, unknown>[];
+  t.equal(msgs.length, 2);
+  t.equal(msgs[0]!['body_base64'], Buffer.from([0xff, 0]).toString('base64'));
+  t.equal(msgs[1]!['path'], '/2');
+});
+
+t.test('an error prints code, status, offset, reason and exits 1', async (t) => {
+  const r = run(['parse', '-'], 'GET / HTTP/1.1\r\nHost: x\r\nBad Name: y\r\n\r\n');
+  t.equal(r.code, 1);
+  t.same(r.json!['error'], { code: 'HEADER_NAME_INVALID', status: 400, offset: 28, reason: 'invalid character in field name' });
+});
+
+t.test('an incomplete message exits 1 and says partial', async (t) => {
+  const r = run(['parse', '-'], 'GET / HTTP/1.1\r\nHost: x\r\n');
+  t.equal(r.code, 1);
+  t.equal(r.json!['partial'], true);
+  const eof = run(['parse', '--eof', '-'], 'GET / HTTP/1.1\r\nHost: x\r\n');
+  t.equal((eof.json!['error'] as { code: string }).code, 'UNEXPECTED_EOF');
+});
+
+t.test('--trace shows each step with its offset; --split changes nothing', async (t) => {
+  const raw = 'POST /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nT: 1\r\n\r\n';
+  const r = run(['parse', '--trace', '-'], raw);
+  t.match(r.out, /^@ +0 {2}start-line {2}POST \/u \(HTTP\/1\.1\)$/m);
+  t.match(r.out, /^@ +18 {2}field {7}Host: x$/m);
+  t.match(r.out, /^@ +27 {2}field {7}Transfer-Encoding: chunked$/m);
+  t.match(r.out, /^@ +57 {2}head {8}complete$/m);
+  t.match(r.out, /^@ +57 {2}chunk-size {2}3$/m);
+  t.match(r.out, /^@ +60 {2}data {8}3 bytes "abc"$/m);
+  t.match(r.out, /^@ +65 {2}chunk-size {2}0 \(last chunk\)$/m);
+  t.match(r.out, /^@ +68 {2}trailer {5}T: 1$/m);
+  t.match(r.out, /^@ +76 {2}end {9}message complete$/m);
+  for (const n of ['1', '3', '7']) t.same(run(['parse', '--split', n, '-'], raw).json, run(['parse', '-'], raw).json, `--split ${n}`);
+  const bad = run(['parse', '--trace', '-'], 'GET / HTTP/1.1\r\nX : y\r\n\r\n');
+  t.match(bad.out, /^@ +17 {2}error {7}HEADER_NAME_INVALID at byte 17/m);
+  const old = run(['parse', '--trace', '-'], 'GET /old\r\n');
+  t.match(old.out, /start-line {2}GET \/old \(HTTP\/0\.9\)/);
+});
+
+t.test('responses and leniency flags', async (t) => {
+  const r = run(['parse', '--response', '-'], 'HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nno!');
+  t.same((r.json!['messages'] as unknown[])[0], {
+    version: '1.1', statuscode: 404, statusmsg: 'Not Found', headers: { 'Content-Length': '3' }, rawheaders: [['Content-Length', '3']],
+    body: 'no!', bodyLength: 3, trailers: [], keepAlive: true, complete: true,
+  });
+  const head = run(['parse', '--response', '--head', '-'], 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n');
+  t.equal(((head.json!['messages'] as Record<string, unknown>[])[0]!)['bodyLength'], 0);
+  t.equal(run(['parse', '-'], 'GET / HTTP/1.1\nHost: x\n\n').code, 1);
+  t.equal(run(['parse', '--allow-bare-lf', '-'], 'GET / HTTP/1.1\nHost: x\n\n').code, 0);
+  t.equal(run(['parse', '--no-require-host', '-'], 'GET / HTTP/1.1\r\n\r\n').code, 0);
+  const up = run(['parse', '-'], 'GET / HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: ws\r\n\r\n\x81');
+  t.equal(up.json!['upgraded'], true);
+  const ec = run(['parse', '-'], 'PUT / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n');
+  t.equal(((ec.json!['messages'] as Record<string, unknown>[])[0]!)['expectContinue'], true);
+});
+
+t.test('usage errors exit 2', async (t) => {
+  t.equal(run([]).code, 2);
+  t.equal(run(['--help']).code, 0);
+  t.equal(run(['parse', '--help']).code, 0);
+  t.equal(run(['frobnicate']).code, 2);
+  t.equal(run(['parse', '--bogus']).code, 2);
+  t.equal(run(['parse', '--split', '0']).code, 2);
+  t.equal(run(['parse', '-e']).code, 2);
+  t.equal(run(['parse', '/nonexistent/file']).code, 2);
+  t.equal(unescape('a\\x41\\t\\0\\\\').toString('latin1'), 'aA\t\0\\');
+});
+
+t.test('reads a file argument', async (t) => {
+  const file = new URL('../package.json', import.meta.url).pathname;
+  const r = run(['parse', file]);
+  t.equal((r.json!['error'] as { code: string }).code, 'METHOD_INVALID', 'JSON is not HTTP');
+});
+
+t.test('the built bin runs', { skip: existsSync('dist/cli.js') ? false : 'dist/cli.js not built (npm run build)' }, async (t) => {
+  const out = execFileSync(process.execPath, ['dist/cli.js', 'parse', '-e', 'GET / HTTP/1.0\\r\\n\\r\\n'], { encoding: 'utf8' });
+  t.match(out, /"verb": "GET"/);
+});
