@@ -114,7 +114,8 @@ export class Connection {
   }
 
   private onEnd(): void {
-    // The client finished sending. A request cut short is answered by nobody.
+    // The client finished sending. A request cut short here gets a 400
+    // UNEXPECTED_EOF (RFC 9112 §8), which a half-closed client can still read.
     this.parser.finish();
     if (!this.stopReading) this.pump();
     if (this.queue.length === 0) this.socket.end();
@@ -176,6 +177,8 @@ export class Connection {
   private resume(): void {
     if (this.paused) {
       this.paused = false;
+      // The wait while paused was ours, not the client's: the body timeout restarts.
+      this.bodySince = Date.now();
       this.socket.resume();
     }
   }
@@ -198,7 +201,7 @@ export class Connection {
     this.bodySince = Date.now();
     if (head.expectOther !== null) {
       // RFC 9110 §10.1.1: an expectation this server cannot meet.
-      ex.result = this.answer(417, `unsupported expectation ${JSON.stringify(head.expectOther)}`, true);
+      ex.result = this.answer(417, `unsupported expectation ${JSON.stringify(head.expectOther)}`, true, head.method === 'HEAD');
       ex.closeAfter = true;
       void this.flush();
       return;
@@ -249,8 +252,8 @@ export class Connection {
   }
 
   /** A short answer of the server's own (parse errors, 417, 408): always closes. */
-  private answer(status: number, text: string, close: boolean): PreparedResponse {
-    return { status, head: errorResponse(status, text), body: null, stream: null, chunked: false, declaredLength: null, close, cleanup: () => {} };
+  private answer(status: number, text: string, close: boolean, headRequest = false): PreparedResponse {
+    return { status, head: errorResponse(status, text, '1.1', headRequest), body: null, stream: null, chunked: false, declaredLength: null, close, cleanup: () => {} };
   }
 
   private onParseError(err: HttpParseError): void {
@@ -258,13 +261,19 @@ export class Connection {
     const target = this.bodyTarget;
     this.bodyTarget = null;
     const text = `${err.code} at byte ${err.offset}: ${err.reason}`;
+    if (target !== null && target.finished) {
+      // The response went out already and the unread rest turned out broken
+      // while it was drained: nothing more to say, only to close.
+      this.closeSoon();
+      return;
+    }
     if (target !== null) {
       // The content is broken: the callback's reads reject, and unless its
       // response is already on the wire the client gets the 4xx instead.
       target.stream!.fail(err);
       target.controller!.abort(err);
       target.closeAfter = true;
-      if (!(this.writing && this.queue[0] === target)) target.result = this.answer(err.status, text, true);
+      if (!(this.writing && this.queue[0] === target)) target.result = this.answer(err.status, text, true, target.head!.method === 'HEAD');
     } else {
       this.serverAnswer(err.status, text);
       return;
@@ -405,9 +414,8 @@ export class Connection {
     this.idleSince = 0;
     this.resume();
     this.socket.end();
-    const linger = setTimeout(() => this.destroy(), this.ctx.options.lingerTimeout);
-    linger.unref();
-    this.socket.once('close', () => clearTimeout(linger));
+    const linger = timer(() => this.destroy(), this.ctx.options.lingerTimeout);
+    if (linger !== null) this.socket.once('close', () => clearTimeout(linger));
   }
 
   /** Stop was asked: close now if nothing is in flight, else after the in-flight responses. */
@@ -485,8 +493,13 @@ export class Connection {
       return;
     }
     const target = this.bodyTarget;
-    if (target !== null && !this.paused && !target.finished) {
+    if (target !== null && !this.paused) {
       const limit = target.timeout ?? o.bodyTimeout;
+      if (limit > 0 && now - this.bodySince > limit && target.finished) {
+        // The unread rest of an answered request stopped arriving: just close.
+        this.closeSoon();
+        return;
+      }
       if (limit > 0 && now - this.bodySince > limit) {
         const err = new RequestTimeoutError('ERR_BODY_TIMEOUT', 'the request content stopped arriving (bodyTimeout)');
         this.bodyTarget = null;
@@ -494,7 +507,7 @@ export class Connection {
         target.stream!.fail(err);
         target.controller!.abort(err);
         target.closeAfter = true;
-        if (!(this.writing && this.queue[0] === target)) target.result = this.answer(408, 'the request content did not arrive in time', true);
+        if (!(this.writing && this.queue[0] === target)) target.result = this.answer(408, 'the request content did not arrive in time', true, target.head!.method === 'HEAD');
         void this.flush();
         return;
       }
@@ -507,7 +520,7 @@ export class Connection {
         ex.callbackSince = 0;
         ex.controller?.abort(err);
         this.ctx.report(err, ex.req);
-        ex.result = this.answer(503, 'the request took too long', true);
+        ex.result = this.answer(503, 'the request took too long', true, ex.head!.method === 'HEAD');
         ex.closeAfter = true;
         void this.flush();
       }
@@ -524,4 +537,15 @@ export class Connection {
     });
     void this.flush();
   }
+}
+
+/**
+ * An unref'd timer, or null for a delay that means "never" (Infinity, or
+ * beyond what Node's timers hold: 2^31-1 ms would otherwise fire at once).
+ */
+export function timer(fn: () => void, ms: number): NodeJS.Timeout | null {
+  if (!(ms >= 0) || ms > 0x7fffffff) return null;
+  const t = setTimeout(fn, ms);
+  t.unref();
+  return t;
 }

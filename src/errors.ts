@@ -39,7 +39,7 @@ export const PARSE_ERRORS = Object.freeze({
   CONTENT_LENGTH_CONFLICT: { status: 400, reason: 'Content-Length values disagree' },
   TE_WITH_CONTENT_LENGTH: { status: 400, reason: 'both Transfer-Encoding and Content-Length' },
   TE_INVALID: { status: 400, reason: 'invalid Transfer-Encoding' },
-  TE_NOT_CHUNKED_FINAL: { status: 400, reason: 'chunked is not the final transfer coding' },
+  TE_NOT_CHUNKED_FINAL: { status: 400, reason: 'chunked must be the final transfer coding, applied once' },
   TE_UNSUPPORTED: { status: 501, reason: 'transfer coding not implemented' },
   TE_IN_HTTP10: { status: 400, reason: 'Transfer-Encoding in an HTTP/1.0 message' },
   BODY_TOO_LARGE: { status: 413, reason: 'content too large' },

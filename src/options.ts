@@ -16,7 +16,7 @@ import { ValueError } from './errors.js';
  * @example
  * await registerCallback(['127.0.0.1', 0], cb, { maxBodySize: 1 << 20, onError: (e) => log(e) });
  */
-export interface ServerOptions extends ParserOptions {
+export interface ServerOptions extends Omit<ParserOptions, 'trace'> {
   /** Called with every callback failure (throw, rejection, invalid dictionary, broken message stream). */
   onError?: (err: unknown, req: RequestDict | null) => void;
   /** Requests of one connection waiting for their responses before reading pauses (default 16). */

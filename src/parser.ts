@@ -629,8 +629,9 @@ abstract class MessageParser<H extends HeadBase> {
           const lim = Math.min(end, cap);
           while (i < lim && TARGET[buf[i]!] === 1) i++;
           if (i >= end) continue;
-          if (i >= cap) return this.failAt('URI_TOO_LONG', base + cap, i);
           const b = buf[i]!;
+          // A CR right at the budget ends an HTTP/0.9 line of exactly the limit.
+          if (i >= cap && b !== CR && !(b === LF && bareLF)) return this.failAt('URI_TOO_LONG', base + cap, i);
           if (i === this.tokStart) return this.failAt(b === SP ? 'REQUEST_LINE_INVALID' : 'TARGET_INVALID', base + i, i);
           if (b === SP) {
             this.startLine.push(latin1(buf, this.tokStart, i));

@@ -8,6 +8,7 @@
 
 import { FIELD_VALUE, REASON, STATUS_REASONS, TOKEN } from './constants.js';
 import { InvalidResponseError } from './errors.js';
+import { trimOWS } from './parser.js';
 
 /** A file-like object: `read(n)` returns (or resolves to) a string or bytes, empty at the end. */
 export interface FileLike {
@@ -38,8 +39,8 @@ export interface ResponseDict {
   statuscode: number;
   /** The reason phrase; default: the standard one for the code. */
   statusmsg?: string;
-  /** Field name → value; an array value sends one field line per item. */
-  headers?: Record<string, string | number | readonly string[]>;
+  /** Field name → value; an array value sends one field line per item; undefined or null leaves the field out. */
+  headers?: Record<string, string | number | readonly string[] | undefined | null>;
   /** The content. */
   message?: ResponseMessage;
 }
@@ -185,7 +186,21 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
   if (msg === undefined || msg === null) body = Buffer.alloc(0);
   else if (typeof msg === 'string') body = Buffer.from(msg, 'utf8');
   else if (msg instanceof Uint8Array) body = Buffer.from(msg.buffer, msg.byteOffset, msg.length);
-  else if (isObject(msg) && typeof msg['read'] === 'function') {
+  else if (isObject(msg) && typeof msg[Symbol.asyncIterator] === 'function') {
+    // Async iterables first: a Node Readable has read() too, with other semantics.
+    const it = msg as unknown as AsyncIterable<unknown>;
+    stream = readIterable(it);
+    cleanup = () => {
+      const destroy = (msg as { destroy?: unknown }).destroy;
+      if (typeof destroy === 'function') {
+        try {
+          (destroy as () => void).call(msg);
+        } catch {
+          // A stream's destroy() failing must not break the connection.
+        }
+      }
+    };
+  } else if (isObject(msg) && typeof msg['read'] === 'function') {
     const f = msg as unknown as FileLike;
     stream = readFileLike(f);
     cleanup = () => {
@@ -198,8 +213,8 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
         }
       }
     };
-  } else if (isObject(msg) && (typeof msg[Symbol.asyncIterator] === 'function' || typeof msg[Symbol.iterator] === 'function')) {
-    stream = readIterable(msg as unknown as AsyncIterable<unknown>);
+  } else if (isObject(msg) && typeof msg[Symbol.iterator] === 'function') {
+    stream = readIterable(msg as unknown as Iterable<unknown>);
   } else throw invalid(`message must be a string, bytes, a file-like object with read(n), or an (async) iterable; got ${typeof msg}`);
 
   const noContent = ctx.method === 'HEAD' || status === 204 || status === 304;
@@ -212,7 +227,7 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
   let head = `HTTP/${version} ${status} ${reason}\r\n`;
   let close = !ctx.keepAlive;
   let hasDate = false;
-  let hasConnection = false;
+  const connection: string[] = [];
   let declaredLength: number | null = null;
   let chunkedAsked = false;
   const headers = r['headers'];
@@ -221,6 +236,7 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
     for (const name of Object.keys(headers)) {
       if (!isToken(name)) throw invalid(`header name ${JSON.stringify(name)} is not a token`);
       const raw = (headers as Record<string, unknown>)[name];
+      if (raw === undefined || raw === null) continue;
       const values: string[] = [];
       if (typeof raw === 'string') values.push(raw);
       else if (typeof raw === 'number' && Number.isFinite(raw)) values.push(String(raw));
@@ -240,8 +256,10 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
       }
       if (lower === 'date') hasDate = true;
       if (lower === 'connection') {
-        hasConnection = true;
-        if (values.some((v) => v.toLowerCase().split(',').some((t) => t.trim() === 'close'))) close = true;
+        // Written below, once it is known whether the connection closes.
+        connection.push(...values);
+        if (values.some((v) => v.toLowerCase().split(',').some((t) => trimOWS(t) === 'close'))) close = true;
+        continue;
       }
       for (const v of values) head += `${name}: ${v}\r\n`;
     }
@@ -281,9 +299,10 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
     else close = true;
     declaredLength = null;
   }
-  if (close) {
-    if (!hasConnection) head += 'Connection: close\r\n';
-  } else if (version === '1.0' && !hasConnection) head += 'Connection: keep-alive\r\n';
+  // The connection decision wins over what the callback wrote (RFC 9112 §9.6: a closing sender says close).
+  if (close) head += 'Connection: close\r\n';
+  else if (connection.length > 0) for (const v of connection) head += `Connection: ${v}\r\n`;
+  else if (version === '1.0') head += 'Connection: keep-alive\r\n';
   head += '\r\n';
   return {
     status,
@@ -301,14 +320,16 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
  * The short answer the server sends on its own (parse errors, timeouts,
  * callback failures): text/plain, Connection: close.
  *
+ * A HEAD request gets the same head and no content (RFC 9110 §9.3.2).
+ *
  * @example errorResponse(400, 'HEADER_NAME_INVALID at byte 19: invalid character in field name', '1.1')
  */
-export function errorResponse(status: number, text: string, version: '0.9' | '1.0' | '1.1' = '1.1'): Buffer {
+export function errorResponse(status: number, text: string, version: '0.9' | '1.0' | '1.1' = '1.1', headRequest = false): Buffer {
   const body = `${STATUS_REASONS[status] ?? 'Error'}${text ? `: ${text}` : ''}\n`;
   if (version === '0.9') return Buffer.from(body, 'latin1');
   return Buffer.from(
     `HTTP/1.1 ${status} ${STATUS_REASONS[status] ?? 'Error'}\r\nDate: ${httpDate()}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body, 'latin1')}\r\nConnection: close\r\n\r\n${body}`,
+      `Content-Length: ${Buffer.byteLength(body, 'latin1')}\r\nConnection: close\r\n\r\n${headRequest ? '' : body}`,
     'latin1',
   );
 }

@@ -6,7 +6,7 @@
  */
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { Connection, type ServerContext } from './connection.js';
+import { Connection, timer, type ServerContext } from './connection.js';
 import { IndexError, KeyError, ValueError } from './errors.js';
 import { resolveOptions, sweepInterval, type ServerOptions } from './options.js';
 import type { RequestDict } from './request.js';
@@ -89,7 +89,7 @@ export async function registerCallback(address: readonly [string, number], callb
       socket.on('close', () => rejected.delete(socket));
       socket.resume();
       socket.end(errorResponse(503, 'too many connections'));
-      setTimeout(() => socket.destroy(), opts.lingerTimeout).unref();
+      timer(() => socket.destroy(), opts.lingerTimeout);
       return;
     }
     connections.add(new Connection(socket, ctx));
@@ -152,17 +152,17 @@ export async function stopCallback(id: number): Promise<void> {
   const allClosed = (async () => {
     while (reg.connections.size > 0) await new Promise((r) => setTimeout(r, 10));
   })();
-  let deadline: NodeJS.Timeout | undefined;
+  let deadline: NodeJS.Timeout | null = null;
   await Promise.race([
     allClosed,
     new Promise<void>((resolve) => {
-      deadline = setTimeout(() => {
+      deadline = timer(() => {
         for (const conn of reg.connections) conn.destroy();
         resolve();
       }, reg.ctx.options.stopTimeout);
     }),
   ]);
-  clearTimeout(deadline);
+  if (deadline !== null) clearTimeout(deadline);
   clearInterval(reg.sweeper);
   await listenerClosed;
 }

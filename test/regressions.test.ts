@@ -1,0 +1,93 @@
+// Regressions: each test names the bug it pins (found while documenting).
+import t from 'tap';
+import { Readable } from 'node:stream';
+import { createReadStream, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseMessages } from '../src/inspect.js';
+import { registerCallback, stopCallback, boundAddress } from '../src/server.js';
+import { Client, exchange, serve, sleep } from './helpers/wire.js';
+
+const H = 'Host: t\r\n';
+
+t.test('a Node Readable as message is streamed, not treated as file-like', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'repy-http-'));
+  const file = join(dir, 'f.txt');
+  writeFileSync(file, 'from a file\n');
+  const { port } = await serve(t, (req) => ({
+    statuscode: 200,
+    message: req.path === '/file' ? createReadStream(file) : Readable.from(['a', Buffer.from('b')]),
+  }));
+  const c = new Client(port);
+  await c.ready;
+  c.write(`GET /readable HTTP/1.1\r\n${H}\r\nGET /file HTTP/1.1\r\n${H}\r\n`);
+  const replies = await c.responses(2);
+  t.same(replies.map((r) => r.body), ['ab', 'from a file\n']);
+  t.equal(replies[0]!.headers['transfer-encoding'], 'chunked');
+  c.destroy();
+});
+
+t.test('a body that breaks after the response was sent closes the connection', async (t) => {
+  const { port } = await serve(t, () => ({ statuscode: 200, message: 'early' }));
+  const c = new Client(port);
+  await c.ready;
+  c.write(`POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n`);
+  await c.responses(1);
+  c.write('ZZ\r\n');
+  await c.closedByServer(2000);
+  t.ok(c.closed, 'closed, not left open');
+});
+
+t.test('draining an answered request whose rest stalls is bounded by bodyTimeout', async (t) => {
+  const { port } = await serve(t, () => ({ statuscode: 200, message: 'early' }), { bodyTimeout: 150 });
+  const c = new Client(port);
+  await c.ready;
+  c.write(`POST / HTTP/1.1\r\n${H}Content-Length: 100\r\n\r\nabc`);
+  await c.responses(1);
+  await c.closedByServer(2000);
+  t.ok(c.closed);
+});
+
+t.test('stopTimeout and lingerTimeout Infinity mean "no deadline", not 1 ms', async (t) => {
+  const id = await registerCallback(['127.0.0.1', 0], async () => {
+    await sleep(100);
+    return { statuscode: 200, message: 'late but whole' };
+  }, { stopTimeout: Infinity, lingerTimeout: Infinity });
+  const c = new Client(boundAddress(id)[1]);
+  await c.ready;
+  c.write(`GET / HTTP/1.1\r\n${H}\r\n`);
+  await sleep(20);
+  await stopCallback(id);
+  const [r] = await c.responses(1);
+  t.equal(r!.body, 'late but whole');
+  c.destroy();
+});
+
+t.test("the server's close decision wins over the callback's Connection: keep-alive", async (t) => {
+  const { port } = await serve(t, () => ({ statuscode: 200, headers: { Connection: 'keep-alive' }, message: 'x' }));
+  const reply = await exchange(port, `GET / HTTP/1.1\r\n${H}Connection: close\r\n\r\n`);
+  t.match(reply, /\r\nConnection: close\r\n/);
+  t.notMatch(reply, /keep-alive/);
+  const c = new Client(port);
+  await c.ready;
+  c.write(`GET / HTTP/1.1\r\n${H}\r\n`);
+  const [r] = await c.responses(1);
+  t.equal(r!.headers['connection'], 'keep-alive', "kept when the connection stays open");
+  c.destroy();
+});
+
+t.test('a 417 to HEAD has no content', async (t) => {
+  const { port } = await serve(t, () => ({ statuscode: 200 }));
+  const reply = await exchange(port, `HEAD / HTTP/1.1\r\n${H}Expect: something\r\n\r\n`);
+  t.match(reply, /^HTTP\/1\.1 417 /);
+  t.match(reply, /\r\n\r\n$/, 'ends after the head');
+});
+
+t.test('an HTTP/0.9 request line of exactly maxRequestLineSize is accepted', async (t) => {
+  const line = `GET /${'a'.repeat(59)}`;
+  t.equal(line.length, 64);
+  const ok = parseMessages(Buffer.from(`${line}\r\n`), { maxRequestLineSize: 64 });
+  t.equal(ok.error, null);
+  const over = parseMessages(Buffer.from(`${line}a\r\n`), { maxRequestLineSize: 64 });
+  t.equal(over.error?.code, 'URI_TOO_LONG');
+});
