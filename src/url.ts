@@ -1,6 +1,7 @@
 /**
  * URL helpers: the query-string decoding behind the request dictionary's
- * `querydict`.
+ * `querydict`, and the urllib.repy / urlparse.repy functions (`quote`,
+ * `unquote`, `quoteParameters`, `urlsplit`...) used by the client.
  *
  * @module
  */
