@@ -21,6 +21,16 @@ export {
 } from './parser.js';
 export { parseMessages, type ParseOutcome, type ParsedMessage, type ParseMessagesOptions } from './inspect.js';
 export { parseQuery, decodeComponentLenient } from './url.js';
+export {
+  quote, quotePlus, unquote, unquotePlus, unquoteToBytes, quoteParameters, unquoteParameters, urlsplit, type SplitUrl,
+} from './url.js';
+export {
+  open, getString, saveFile, HttpResponse, CLIENT_DEFAULTS, type OpenOptions, type AllowRule, type AllowTarget,
+} from './client.js';
+export {
+  HttpClientError, HttpConnectionError, HttpTimeoutError, HttpBrokenServerError, HttpResponseTooLargeError,
+  HttpRedirectError, HttpForbiddenError, type HttpTimeoutCode, type BrokenServerCode, type RedirectCode,
+} from './client-errors.js';
 export { DEFAULT_LIMITS, STATUS_REASONS, TOKEN, FIELD_VALUE, TARGET } from './constants.js';
 export {
   HttpParseError, PARSE_ERRORS, ValueError, KeyError, IndexError, InvalidResponseError, type ParseErrorCode,
