@@ -197,6 +197,30 @@ const MAX_HEX_SIZE = Math.floor(Number.MAX_SAFE_INTEGER / 16);
 const latin1 = (buf: Buffer, start: number, end: number): string =>
   (buf as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(start, end);
 
+/** The end of a head: the empty line. */
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+const CRLF = Buffer.from('\r\n', 'latin1');
+/** request-line = method SP request-target SP HTTP-version CRLF (RFC 9112 §3), TOKEN and TARGET tables as classes. */
+const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/([0-9])\.([0-9])\r\n/;
+/** status-line = HTTP-version SP status-code [ SP reason-phrase ] CRLF (RFC 9112 §4), as the scanner accepts it. */
+const STATUS_LINE = /^HTTP\/([0-9])\.([0-9]) ([0-9]{3})(?: ([\t\x20-\x7e\x80-\xff]*))?\r\n/;
+/** *( field-name ":" OWS field-value OWS CRLF ) CRLF, to the end (RFC 9112 §5). */
+const FIELD_LINES = /(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*\r\n)*\r\n$/y;
+
+/** The first character a field value may not contain (see FIELD_VALUE). */
+const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** Strips trailing SP / HTAB (the leading OWS is skipped before the value starts). */
+function trimTrailingOWS(s: string): string {
+  let e = s.length;
+  while (e > 0) {
+    const c = s.charCodeAt(e - 1);
+    if (c !== SP && c !== HTAB) break;
+    e--;
+  }
+  return e === s.length ? s : s.slice(0, e);
+}
+
 /** Lower-case ASCII comparison of `s` with an already lower-case `lower`. */
 function equalsLower(s: string, lower: string): boolean {
   return s.length === lower.length && (s === lower || s.toLowerCase() === lower);
@@ -489,7 +513,8 @@ abstract class MessageParser<H extends HeadBase> {
         const base = this.offset - this.pos;
         const start = this.pos;
         this.scan = start;
-        const r = this.scanLines(cur, base, cur.length);
+        let r = this.m === M_HEAD && this.l === (this.isRequest ? L_LEADING : L_VERSION) && this.vpos === 0 ? this.wholeHead(cur, base, start) : undefined;
+        if (r === undefined) r = this.scanLines(cur, base, cur.length);
         if (r === undefined) {
           // The section goes on past this chunk: keep the unfinished line's bytes.
           const keepFrom = this.lineKeepFrom();
@@ -805,6 +830,25 @@ abstract class MessageParser<H extends HeadBase> {
         }
         case L_VALUE: {
           const lim = Math.min(end, cap);
+          // Fast path: the line's end is here and within budget. One native
+          // search for LF, one string, one regex for the characters a value
+          // may not contain: the same answer as the byte loop below.
+          const lf = i < lim ? buf.indexOf(LF, i) : -1;
+          if (lf !== -1 && lf < lim && this.valStart === i) {
+            const contentEnd = lf > i && buf[lf - 1] === CR ? lf - 1 : lf;
+            const text = latin1(buf, i, contentEnd);
+            const bad = INVALID_VALUE.exec(text);
+            if (bad !== null) {
+              const k = i + bad.index;
+              return this.failAt(buf[k] === CR ? 'BARE_CR' : 'HEADER_VALUE_INVALID', base + k, k);
+            }
+            if (contentEnd === lf && !bareLF) return this.failAt('BARE_LF', base + lf, lf);
+            const e = this.field(buf, base, trimTrailingOWS(text));
+            if (e !== null) return this.failAt(e.code, e.offset, lf, e.reason);
+            i = lf + 1;
+            this.l = L_FIELD_BEGIN;
+            continue;
+          }
           while (i < lim) {
             const b = buf[i]!;
             if (FIELD_VALUE[b] !== 1) break;
@@ -821,7 +865,7 @@ abstract class MessageParser<H extends HeadBase> {
           }
           if (b === LF && bareLF) {
             const e = this.field(buf, base);
-            if (e !== null) return this.failAt(e.code, e.offset, i);
+            if (e !== null) return this.failAt(e.code, e.offset, i, e.reason);
             i++;
             this.l = L_FIELD_BEGIN;
             continue;
@@ -831,7 +875,7 @@ abstract class MessageParser<H extends HeadBase> {
         case L_FIELD_LF: {
           if (buf[i] !== LF) return this.failAt('BARE_CR', base + i - 1, i);
           const e = this.field(buf, base);
-          if (e !== null) return this.failAt(e.code, e.offset, i);
+          if (e !== null) return this.failAt(e.code, e.offset, i, e.reason);
           i++;
           this.l = L_FIELD_BEGIN;
           continue;
@@ -847,8 +891,8 @@ abstract class MessageParser<H extends HeadBase> {
   }
 
   /** Records a complete field line (framing fields are checked at once, so errors come as early as llhttp's). */
-  private field(buf: Buffer, base: number): HttpParseError | null {
-    const value = this.valEnd > this.valStart ? latin1(buf, this.valStart, this.valEnd) : '';
+  private field(buf: Buffer, base: number, known?: string): HttpParseError | null {
+    const value = known ?? (this.valEnd > this.valStart ? latin1(buf, this.valStart, this.valEnd) : '');
     const name = latin1(buf, this.tokStart, this.tokEnd);
     this.lineCount++;
     if (this.trace !== undefined) this.trace({ step: this.m === M_TRAILERS ? 'trailer' : 'field', offset: base + this.tokStart, detail: `${name}: ${value}` });
@@ -867,9 +911,70 @@ abstract class MessageParser<H extends HeadBase> {
     this.l = L_FIELD_BEGIN;
   }
 
-  private failAt(code: ParseErrorCode, offset: number, rel: number): ParseEvent<H> {
+  private failAt(code: ParseErrorCode, offset: number, rel: number, detail?: string): ParseEvent<H> {
     this.scan = rel;
-    return this.fail(code, offset);
+    return this.fail(code, offset, detail);
+  }
+
+  /**
+   * The whole-head fast path, for a head that arrived complete in one
+   * chunk (the common case). One native search for the empty line, one
+   * string for the whole head, two regular expressions that accept exactly
+   * the grammar the byte scanner accepts (RFC 9112 §3, §4, §5), then
+   * substrings. Anything the expressions do not accept — an error, a bare
+   * LF, leading empty lines, HTTP/0.9, a limit reached — returns undefined
+   * and the byte scanner decides, so both always give the same answer (the
+   * split-point tests compare them on every case).
+   */
+  private wholeHead(buf: Buffer, base: number, i: number): ParseEvent<H> | null | undefined {
+    if (this.o.allowBareLF || this.trace !== undefined) return undefined;
+    const end = buf.indexOf(HEAD_END, i);
+    if (end === -1) return undefined;
+    const o = this.o;
+    const rlEnd = buf.indexOf(CRLF, i); // end of the start line (<= end)
+    if (rlEnd - i > o.maxRequestLineSize || end + 2 - (rlEnd + 2) > o.maxHeaderSize) return undefined;
+    const hs = latin1(buf, i, end + 4);
+    const start = (this.isRequest ? REQUEST_LINE : STATUS_LINE).exec(hs);
+    if (start === null || start[0].length !== rlEnd - i + 2) return undefined;
+    FIELD_LINES.lastIndex = start[0].length;
+    if (!FIELD_LINES.test(hs)) return undefined;
+    // Count the field lines before changing any state.
+    let count = 0;
+    for (let p = hs.indexOf('\r\n', start[0].length); p !== -1 && p < hs.length - 2; p = hs.indexOf('\r\n', p + 2)) count++;
+    if (count > o.maxHeaderCount) return undefined;
+    this.msgStart = base + i;
+    if (this.isRequest) {
+      this.startLine.push(start[1]!, start[2]!);
+      this.versionMajor = start[3]!.charCodeAt(0) - 0x30;
+      this.versionMinor = start[4]!.charCodeAt(0) - 0x30;
+      const v = this.checkVersion(base + i + start[1]!.length + start[2]!.length + 2);
+      if (v !== null) return this.fail(v.code, v.offset);
+    } else {
+      this.versionMajor = start[1]!.charCodeAt(0) - 0x30;
+      this.versionMinor = start[2]!.charCodeAt(0) - 0x30;
+      const v = this.checkVersion(base + i);
+      if (v !== null) return this.fail(v.code, v.offset);
+      this.startLine.push(start[3]!, start[4] ?? '');
+    }
+    this.lineCount = 0;
+    let p = start[0].length;
+    while (p < hs.length - 2) {
+      const eol = hs.indexOf('\r\n', p);
+      const colon = hs.indexOf(':', p);
+      let vs = colon + 1;
+      while (vs < eol && (hs.charCodeAt(vs) === SP || hs.charCodeAt(vs) === HTAB)) vs++;
+      let ve = eol;
+      while (ve > vs && (hs.charCodeAt(ve - 1) === SP || hs.charCodeAt(ve - 1) === HTAB)) ve--;
+      const name = hs.slice(p, colon);
+      const value = hs.slice(vs, ve);
+      this.lineCount++;
+      this.fields.push([name, value]);
+      const e = this.framingField(name, value, base + i + vs);
+      if (e !== null) return this.fail(e.code, e.offset, e.reason);
+      p = eol + 2;
+    }
+    this.scan = end + 4;
+    return null;
   }
 
   /** Version rule of the start line; null when acceptable. */
