@@ -231,6 +231,14 @@ export class Connection {
     ex.callbackSince = 0;
     if (ex.finished || ex.result !== null) return; // the connection went away, or the server answered already
     const head = ex.head!;
+    if (!ex.bodyDone) {
+      // Answered before the content was read (RFC 9110 §10.1.1, RFC 9112 §9.6):
+      // say Connection: close when the connection cannot be reused — the
+      // client waits for a 100 Continue that will not come, or the rest is
+      // more than the server will read and drop.
+      const rest = head.contentLength !== null ? head.contentLength - ex.stream!.received : 0;
+      if ((head.expectContinue && ex.continueState !== CONTINUE_SENT) || rest > this.ctx.options.maxDrainSize) ex.closeAfter = true;
+    }
     const rctx: ResponseContext = { method: head.method, version: head.version, keepAlive: head.keepAlive && !ex.closeAfter && !this.ctx.stopping };
     if (threw) {
       this.ctx.report(value, ex.req);

@@ -28,6 +28,8 @@ export class DataStream implements AsyncIterable<Buffer> {
   private discarding = false;
   /** Bytes handed to the reader so far. */
   bytesRead = 0;
+  /** Content bytes that arrived so far (read, buffered or dropped). */
+  received = 0;
   /** Trailer fields (chunked requests), available once the content is read to its end. */
   trailers: RawHeader[] = [];
 
@@ -52,6 +54,7 @@ export class DataStream implements AsyncIterable<Buffer> {
 
   /** The connection delivers content bytes. */
   push(data: Buffer): void {
+    this.received += data.length;
     if (this.discarding) return;
     this.chunks.push(data);
     this.buffered += data.length;

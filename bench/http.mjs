@@ -1,0 +1,68 @@
+// Benchmarks 1 and 2: hello world over keep-alive connections, one request
+// at a time or pipelined, against node:http and a raw node:net server that
+// answers each "\r\n\r\n" with a canned response (the practical limit).
+// The three servers run at once, each in its own process on the server core;
+// the load generator runs on the client core, alternating A B C A B C ...
+import { fmt, LOADGEN, load, printRatios, printTable, ratio, startServer, summarize, writeResult } from './lib.mjs';
+
+export const CONTENDERS = [
+  { key: 'ours', label: 'repy-http' },
+  { key: 'node', label: 'node:http' },
+  { key: 'raw', label: 'raw node:net' },
+];
+
+/**
+ * @param {object} p
+ * @param {string} p.name result file name
+ * @param {string} p.title
+ * @param {number} p.pipeline requests per write
+ * @param {number} p.connections
+ * @param {number} p.seconds per round
+ * @param {number} p.warmup seconds per contender before the rounds (0: none)
+ * @param {number} p.rounds
+ * @param {object} p.targets { node, raw } ratio targets (null: none)
+ */
+export async function runHttp({ name, title, pipeline, connections, seconds, warmup, rounds, targets }) {
+  console.log(`\n## ${title}`);
+  console.log(`${connections} connections, ${pipeline > 1 ? `${pipeline} requests per write, ` : ''}${LOADGEN} ${seconds} s × ${rounds} rounds per contender, alternating${warmup > 0 ? `, after ${warmup} s warm-up each` : ''}`);
+  const servers = {};
+  try {
+    for (const c of CONTENDERS) servers[c.key] = await startServer(c.key, 'hello');
+    if (warmup > 0) for (const c of CONTENDERS) await load({ port: servers[c.key].port, connections, seconds: warmup, pipeline });
+    const runs = Object.fromEntries(CONTENDERS.map((c) => [c.key, []]));
+    for (let r = 0; r < rounds; r++) {
+      for (const c of CONTENDERS) runs[c.key].push(await load({ port: servers[c.key].port, connections, seconds, pipeline }));
+    }
+    const stats = {};
+    for (const c of CONTENDERS) {
+      const rs = runs[c.key];
+      stats[c.key] = {
+        label: c.label,
+        rps: summarize(rs.map((x) => x.rps)),
+        latencyP50Ms: summarize(rs.map((x) => x.latencyP50Ms)),
+        latencyP99Ms: summarize(rs.map((x) => x.latencyP99Ms)),
+        errors: rs.reduce((a, x) => a + x.errors, 0),
+        requests: rs.reduce((a, x) => a + x.requests, 0),
+      };
+    }
+    printTable(
+      ['contender', 'median req/s', 'min', 'max', 'p50 ms', 'p99 ms', 'errors'],
+      CONTENDERS.map((c) => {
+        const s = stats[c.key];
+        return [c.label, fmt(s.rps.median), fmt(s.rps.min), fmt(s.rps.max), fmt(s.latencyP50Ms.median, 2), fmt(s.latencyP99Ms.median, 2), fmt(s.errors)];
+      }),
+    );
+    const ours = stats.ours.rps.median;
+    const ratios = [
+      ratio('repy-http / node:http', ours / stats.node.rps.median, targets.node),
+      ratio('repy-http / raw node:net', ours / stats.raw.rps.median, targets.raw),
+    ];
+    console.log('');
+    printRatios(ratios);
+    const file = writeResult(name, { title, config: { pipeline, connections, seconds, warmup, rounds, loadgen: LOADGEN }, contenders: stats, ratios });
+    console.log(`→ ${file}`);
+    return { name, title, ratios };
+  } finally {
+    for (const s of Object.values(servers)) await s.stop();
+  }
+}
