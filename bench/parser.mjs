@@ -129,55 +129,62 @@ function timed(fn, ms) {
   return (calls * 1000) / (now - start);
 }
 
+const PARSERS = [
+  { key: 'ours', label: 'repy-http', make: oursFor },
+  { key: 'llhttp', label: 'llhttp', make: llhttpFor },
+];
+
 /**
  * @param {object} p
  * @param {number} p.roundMs length of one round
  * @param {number} p.warmupMs per contender and case
  * @param {number} p.rounds
+ * @param {string} [p.only] 'ours' or 'llhttp': run that parser alone (for profiling; no ratios)
+ * @param {string} [p.cases] comma-separated case keys to run (default: all)
  */
-export function runParser({ roundMs, warmupMs, rounds }) {
+export function runParser({ roundMs, warmupMs, rounds, only, cases }) {
   const title = 'Parser alone: RequestParser vs llhttp (node:http\'s binding)';
+  const parsers = PARSERS.filter((p) => only === undefined || p.key === only);
+  const picked = CASES.filter((c) => cases === undefined || cases.split(',').includes(c.key));
   console.log(`\n## ${title}`);
   console.log(`${rounds} rounds of ${roundMs} ms per contender and case, alternating, after ${warmupMs} ms warm-up each; the same buffer parsed over and over on one parser`);
   const results = {};
   const ratios = [];
   const rows = [];
-  for (const c of CASES) {
-    const ours = oursFor(c.buf, c.requests);
-    const ll = llhttpFor(c.buf, c.requests);
-    timed(ours, warmupMs);
-    timed(ll, warmupMs);
-    const o = [];
-    const l = [];
-    for (let r = 0; r < rounds; r++) {
-      o.push(timed(ours, roundMs) * c.requests);
-      l.push(timed(ll, roundMs) * c.requests);
-    }
-    const so = summarize(o);
-    const sl = summarize(l);
-    const mb = (rps) => (rps / c.requests) * c.buf.length / 1e6;
-    results[c.key] = {
-      label: c.label, bytes: c.buf.length, requestsPerBuffer: c.requests,
-      ours: { rps: so, mbps: mb(so.median) },
-      llhttp: { rps: sl, mbps: mb(sl.median) },
-    };
-    rows.push([`${c.label} (${c.buf.length} B)`, 'repy-http', fmt(so.median), fmt(so.min), fmt(so.max), fmt(mb(so.median), 1)]);
-    rows.push(['', 'llhttp', fmt(sl.median), fmt(sl.min), fmt(sl.max), fmt(mb(sl.median), 1)]);
-    ratios.push(ratio(`${c.key}: repy-http / llhttp`, so.median / sl.median, c.target));
+  for (const c of picked) {
+    const fns = parsers.map((p) => p.make(c.buf, c.requests));
+    for (const fn of fns) timed(fn, warmupMs);
+    const runs = parsers.map(() => []);
+    for (let r = 0; r < rounds; r++) fns.forEach((fn, i) => runs[i].push(timed(fn, roundMs) * c.requests));
+    const mb = (rps) => ((rps / c.requests) * c.buf.length) / 1e6;
+    results[c.key] = { label: c.label, bytes: c.buf.length, requestsPerBuffer: c.requests };
+    parsers.forEach((p, i) => {
+      const st = summarize(runs[i]);
+      results[c.key][p.key] = { rps: st, mbps: mb(st.median) };
+      rows.push([i === 0 ? `${c.label} (${c.buf.length} B)` : '', p.label, fmt(st.median), fmt(st.min), fmt(st.max), fmt(mb(st.median), 1)]);
+    });
+    if (parsers.length === 2) ratios.push(ratio(`${c.key}: repy-http / llhttp`, results[c.key].ours.rps.median / results[c.key].llhttp.rps.median, c.target));
   }
   printTable(['case', 'parser', 'median req/s', 'min', 'max', 'MB/s'], rows);
-  console.log('');
-  printRatios(ratios);
-  const file = writeResult('parser', { title, config: { roundMs, warmupMs, rounds }, cases: results, ratios, sink: sink > 0 });
+  if (ratios.length > 0) {
+    console.log('');
+    printRatios(ratios);
+  }
+  const file = writeResult(only !== undefined || cases !== undefined ? 'parser-partial' : 'parser', { title, config: { roundMs, warmupMs, rounds, only, cases }, cases: results, ratios, sink: sink > 0 });
   console.log(`→ ${file}`);
   return { name: 'parser', title, ratios };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   // `--child <json config>`: run by bench/run.mjs, which reads the last line.
-  const i = process.argv.indexOf('--child');
-  const smoke = process.argv.includes('--smoke');
-  const config = i !== -1 ? JSON.parse(process.argv[i + 1]) : smoke ? { roundMs: 100, warmupMs: 100, rounds: 1 } : { roundMs: 500, warmupMs: 1000, rounds: 7 };
+  // Else: [--smoke] [--only ours|llhttp] [--cases browser-get,...]
+  const argv = process.argv;
+  const arg = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+  const child = arg('--child');
+  const config = child !== undefined ? JSON.parse(child)
+    : argv.includes('--smoke') ? { roundMs: 100, warmupMs: 100, rounds: 1 } : { roundMs: 500, warmupMs: 1000, rounds: 7 };
+  config.only ??= arg('--only');
+  config.cases ??= arg('--cases');
   const summary = runParser(config);
-  if (i !== -1) process.stdout.write(`${JSON.stringify({ summary })}\n`);
+  if (child !== undefined) process.stdout.write(`${JSON.stringify({ summary })}\n`);
 }
