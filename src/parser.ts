@@ -187,6 +187,9 @@ const C_EXT_QUOTED = 6;
 const C_EXT_QUOTED_PAIR = 7;
 const C_EXT_AFTER_QUOTED = 8;
 const C_LF = 9;
+const C_SIZE_BWS = 10; // SP/HTAB after the size: only ";" may follow (BWS ";", RFC 9112 §7.1.1)
+const C_EXT_BWS_SEMI = 11; // SP/HTAB after an extension value: only ";" may follow
+const C_EXT_NAME_BWS = 12; // SP/HTAB after an extension name: "=" or ";" may follow
 
 const MAX_HEX_SIZE = Math.floor(Number.MAX_SAFE_INTEGER / 16);
 
@@ -196,6 +199,9 @@ const MAX_HEX_SIZE = Math.floor(Number.MAX_SAFE_INTEGER / 16);
  */
 const latin1 = (buf: Buffer, start: number, end: number): string =>
   (buf as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(start, end);
+
+/** Fields whose value frames the message or the connection: never unfolded. */
+const FRAMING_NAMES = new Set(['content-length', 'transfer-encoding', 'host', 'connection', 'upgrade', 'expect']);
 
 /** The end of a head: the empty line. */
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
@@ -272,6 +278,7 @@ abstract class MessageParser<H extends HeadBase> {
   private tokEnd = 0;
   private valStart = 0;
   private valEnd = 0;
+  private folding = false; // the current line continues the previous field (responses only)
   private vpos = 0;
   private lineCap = 0; // absolute offset where the current section's byte budget ends
   private lineCount = 0;
@@ -804,7 +811,17 @@ abstract class MessageParser<H extends HeadBase> {
             this.scan = i;
             return null;
           }
-          if (b === SP || b === HTAB) return this.failAt('OBS_FOLD', base + i, i);
+          if (b === SP || b === HTAB) {
+            // RFC 9112 §5.2: a server rejects obs-fold (400); a user agent MUST
+            // replace it with SP — except in a field that frames the message,
+            // where a fold could only be an attack, and before any field.
+            const last = this.m === M_TRAILERS ? this.trailers[this.trailers.length - 1] : this.fields[this.fields.length - 1];
+            if (this.isRequest || last === undefined || FRAMING_NAMES.has(last[0].toLowerCase())) return this.failAt('OBS_FOLD', base + i, i);
+            this.folding = true;
+            this.tokStart = i;
+            this.l = L_OWS;
+            continue;
+          }
           return this.failAt('HEADER_NAME_INVALID', base + i, i);
         }
         case L_NAME: {
@@ -893,6 +910,14 @@ abstract class MessageParser<H extends HeadBase> {
   /** Records a complete field line (framing fields are checked at once, so errors come as early as llhttp's). */
   private field(buf: Buffer, base: number, known?: string): HttpParseError | null {
     const value = known ?? (this.valEnd > this.valStart ? latin1(buf, this.valStart, this.valEnd) : '');
+    if (this.folding) {
+      // A continuation line of a response field: joined with one SP.
+      this.folding = false;
+      const list = this.m === M_TRAILERS ? this.trailers : this.fields;
+      const last = list[list.length - 1]!;
+      last[1] = last[1].length === 0 ? value : value.length === 0 ? last[1] : `${last[1]} ${value}`;
+      return null;
+    }
     const name = latin1(buf, this.tokStart, this.tokEnd);
     this.lineCount++;
     if (this.trace !== undefined) this.trace({ step: this.m === M_TRAILERS ? 'trailer' : 'field', offset: base + this.tokStart, detail: `${name}: ${value}` });
@@ -932,7 +957,10 @@ abstract class MessageParser<H extends HeadBase> {
     if (end === -1) return undefined;
     const o = this.o;
     const rlEnd = buf.indexOf(CRLF, i); // end of the start line (<= end)
-    if (rlEnd - i > o.maxRequestLineSize || end + 2 - (rlEnd + 2) > o.maxHeaderSize) return undefined;
+    // The byte scanner's budgets, exactly: the start line's content at most
+    // maxRequestLineSize; every byte of the field section but the LFs after
+    // CRs — so up to the final CR at end + 2 — before sectionStart + maxHeaderSize.
+    if (rlEnd - i > o.maxRequestLineSize || end + 2 - (rlEnd + 2) >= o.maxHeaderSize) return undefined;
     const hs = latin1(buf, i, end + 4);
     const start = (this.isRequest ? REQUEST_LINE : STATUS_LINE).exec(hs);
     if (start === null || start[0].length !== rlEnd - i + 2) return undefined;
@@ -1017,10 +1045,10 @@ abstract class MessageParser<H extends HeadBase> {
 
   /**
    * chunk = chunk-size [ chunk-ext ] CRLF (RFC 9112 §7.1), scanned byte by
-   * byte in the current input chunk. Whitespace is refused everywhere in the
-   * line: RFC 9112 §7.1.1 permits BWS around ";" and "=", but no client sends
-   * it and lenient whitespace handling in chunk lines is a smuggling vector
-   * (http-garden transducer-3, -24). Returns an event, or null to go on.
+   * byte in the current input chunk. BWS (SP / HTAB) is accepted where RFC
+   * 9112 §7.1.1 puts it — around ";" and "=" — and nowhere else: not before
+   * the size, not before CRLF, and CR is never whitespace (http-garden
+   * transducer-3, -24). Returns an event, or null to go on.
    */
   private chunkLine(): ParseEvent<H> | null {
     const buf = this.cur!;
@@ -1058,12 +1086,23 @@ abstract class MessageParser<H extends HeadBase> {
         }
         if (b === SEMI) c = C_EXT_NAME_FIRST;
         else if (b === CR) c = C_LF;
+        else if (b === SP || b === HTAB) c = C_SIZE_BWS;
         else if (b === LF && this.o.allowBareLF) {
           i++;
           done = true;
           break;
         } else {
           result = this.fail(b === LF ? 'BARE_LF' : 'CHUNK_SIZE_INVALID', base + i);
+          break;
+        }
+        i++;
+        continue;
+      }
+      if (c === C_SIZE_BWS) {
+        // BWS is allowed only before a ";" (RFC 9112 §7.1.1): "1 \r\n" stays invalid.
+        if (b === SEMI) c = C_EXT_NAME_FIRST;
+        else if (b !== SP && b !== HTAB) {
+          result = this.fail('CHUNK_SIZE_INVALID', base + i);
           break;
         }
         i++;
@@ -1078,7 +1117,8 @@ abstract class MessageParser<H extends HeadBase> {
         done = true;
         break;
       }
-      // Chunk extensions: *( ";" token [ "=" ( token / quoted-string ) ] )
+      // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+      // (RFC 9112 §7.1.1); BWS is SP / HTAB only, never CR (http-garden transducer-3).
       this.extBytes++;
       if (this.extBytes > this.o.maxChunkExtensionsSize) {
         result = this.fail('CHUNK_EXTENSIONS_TOO_LARGE', base + i);
@@ -1086,6 +1126,7 @@ abstract class MessageParser<H extends HeadBase> {
       }
       switch (c) {
         case C_EXT_NAME_FIRST:
+          if (b === SP || b === HTAB) break;
           if (TOKEN[b] !== 1) {
             result = this.fail('CHUNK_EXTENSION_INVALID', base + i);
             break;
@@ -1097,11 +1138,22 @@ abstract class MessageParser<H extends HeadBase> {
           if (TOKEN[b] === 1) break;
           if (b === EQUALS && c === C_EXT_NAME) c = C_EXT_VALUE_FIRST;
           else if (b === SEMI) c = C_EXT_NAME_FIRST;
+          else if (b === SP || b === HTAB) c = c === C_EXT_NAME ? C_EXT_NAME_BWS : C_EXT_BWS_SEMI;
           else if (b === CR) c = C_LF;
           else if (b === LF && this.o.allowBareLF) done = true;
           else result = this.fail(b === LF ? 'BARE_LF' : 'CHUNK_EXTENSION_INVALID', base + i);
           break;
+        case C_EXT_NAME_BWS:
+          if (b === EQUALS) c = C_EXT_VALUE_FIRST;
+          else if (b === SEMI) c = C_EXT_NAME_FIRST;
+          else if (b !== SP && b !== HTAB) result = this.fail('CHUNK_EXTENSION_INVALID', base + i);
+          break;
+        case C_EXT_BWS_SEMI:
+          if (b === SEMI) c = C_EXT_NAME_FIRST;
+          else if (b !== SP && b !== HTAB) result = this.fail('CHUNK_EXTENSION_INVALID', base + i);
+          break;
         case C_EXT_VALUE_FIRST:
+          if (b === SP || b === HTAB) break;
           if (b === DQUOTE) c = C_EXT_QUOTED;
           else if (TOKEN[b] === 1) c = C_EXT_TOKEN;
           else result = this.fail('CHUNK_EXTENSION_INVALID', base + i);
@@ -1118,6 +1170,7 @@ abstract class MessageParser<H extends HeadBase> {
           break;
         default: // C_EXT_AFTER_QUOTED
           if (b === SEMI) c = C_EXT_NAME_FIRST;
+          else if (b === SP || b === HTAB) c = C_EXT_BWS_SEMI;
           else if (b === CR) c = C_LF;
           else if (b === LF && this.o.allowBareLF) done = true;
           else result = this.fail(b === LF ? 'BARE_LF' : 'CHUNK_EXTENSION_INVALID', base + i);
@@ -1200,10 +1253,15 @@ abstract class MessageParser<H extends HeadBase> {
         if (!equalsLower(name, 'transfer-encoding')) return null;
         f.te = true;
         // transfer-coding = token *( OWS ";" OWS transfer-parameter ) (RFC 9112 §6.1).
-        // Empty members (",chunked") are refused: RFC 9110 §5.6.1 would let a
-        // recipient skip them, but peers disagree (http-garden transducer-9, -18).
+        // ",chunked" is chunked (RFC 9110 §5.6.1.2); with Content-Length it is
+        // refused like any Transfer-Encoding (http-garden transducer-18).
         for (const raw of value.split(',')) {
           const m = trimOWS(raw);
+          // Empty list members are ignored (RFC 9110 §5.6.1.2), a bounded number of them.
+          if (m.length === 0) {
+            if (++f.emptyMembers > 8) return new HttpParseError('TE_INVALID', at, 'too many empty list members');
+            continue;
+          }
           const semi = m.indexOf(';');
           const tok = semi === -1 ? m : trimOWS(m.slice(0, semi));
           if (tok.length === 0) return new HttpParseError('TE_INVALID', at, `empty transfer coding in ${JSON.stringify(value)}`);
@@ -1222,19 +1280,24 @@ abstract class MessageParser<H extends HeadBase> {
   }
 
   /**
-   * The transfer codings once the whole header section is known: only
-   * `chunked` is implemented (others: 501, RFC 9112 §6.1), and it must be
-   * final and applied once (RFC 9112 §6.3 rule 4, §7.1).
+   * The transfer codings once the whole header section is known (RFC 9112
+   * §6.1, §6.3 rule 4): chunked must be the final coding (else 400 and
+   * close: the length cannot be determined), applied once (§7.1), without
+   * parameters; codings before it are not implemented here (501, §6.1).
    */
   protected transferCoding(at: number): HttpParseError | null {
     const codings = this.fr.codings;
     if (!this.fr.te) return null;
-    const unknown = codings.find((n) => n !== 'chunked');
-    if (unknown !== undefined) {
-      if (unknown === 'chunked;') return new HttpParseError('TE_INVALID', at, 'chunked takes no parameters');
-      return new HttpParseError('TE_UNSUPPORTED', at, `transfer coding ${JSON.stringify(unknown.replace(/;$/, ''))} not implemented`);
+    if (codings.length === 0) return new HttpParseError('TE_INVALID', at, 'Transfer-Encoding names no transfer coding');
+    const last = codings[codings.length - 1]!;
+    if (last === 'chunked;') return new HttpParseError('TE_INVALID', at, 'chunked takes no parameters');
+    if (last !== 'chunked') return new HttpParseError('TE_NOT_CHUNKED_FINAL', at, `the final transfer coding is ${JSON.stringify(last.replace(/;$/, ''))}, not chunked`);
+    if (codings.indexOf('chunked') !== codings.length - 1 || codings.indexOf('chunked;') !== -1) {
+      return new HttpParseError('TE_NOT_CHUNKED_FINAL', at, 'chunked applied more than once');
     }
-    if (codings.length > 1) return new HttpParseError('TE_NOT_CHUNKED_FINAL', at, 'chunked applied more than once');
+    if (codings.length > 1) {
+      return new HttpParseError('TE_UNSUPPORTED', at, `transfer coding ${JSON.stringify(codings[0]!.replace(/;$/, ''))} not implemented`);
+    }
     return null;
   }
 }
@@ -1243,6 +1306,7 @@ abstract class MessageParser<H extends HeadBase> {
 interface Framing {
   contentLength: number | null;
   te: boolean;
+  emptyMembers: number;
   codings: string[];
   close: boolean;
   keepAliveToken: boolean;
@@ -1254,7 +1318,7 @@ interface Framing {
 
 function newFraming(): Framing {
   return {
-    contentLength: null, te: false, codings: [], close: false, keepAliveToken: false,
+    contentLength: null, te: false, emptyMembers: 0, codings: [], close: false, keepAliveToken: false,
     upgradeToken: false, upgradeField: false, host: [], expect: [],
   };
 }
@@ -1398,13 +1462,16 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     const status = Number(this.startLine[0]);
     if (status < 100) return new HttpParseError('STATUS_LINE_INVALID', this.msgStart + 9, `status ${status} out of range`);
     const f = this.fr;
-    const te = this.transferCoding(this.offset);
-    if (te !== null) return te;
     const http11 = this.versionMinor >= 1;
     const informational = status < 200;
     // RFC 9112 §6.3 rules 1 and 2: no content for HEAD, 1xx, 204, 304, and a 2xx to CONNECT.
     const noContent = informational || status === 204 || status === 304 || this.noBody;
     const tunnel = (this.connectRequest && status >= 200 && status < 300) || status === 101;
+    // The framing fields of a response without content are ignored (RFC 9112 §6.3 rules 1-2).
+    if (!noContent && !tunnel) {
+      const te = this.transferCoding(this.offset);
+      if (te !== null) return te;
+    }
     let contentLength = noContent ? null : f.contentLength;
     const chunked = !noContent && f.te;
     const closeDelimited = !noContent && !chunked && contentLength === null && !tunnel;

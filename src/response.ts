@@ -217,7 +217,11 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
     stream = readIterable(msg as unknown as Iterable<unknown>);
   } else throw invalid(`message must be a string, bytes, a file-like object with read(n), or an (async) iterable; got ${typeof msg}`);
 
-  const noContent = ctx.method === 'HEAD' || status === 204 || status === 304;
+  // No content for HEAD, 204, 304 (RFC 9110 §6.4.1), nor for a 2xx to CONNECT,
+  // which also must not carry Content-Length or Transfer-Encoding (RFC 9110 §8.6,
+  // RFC 9112 §6.1); this server does not tunnel, so the connection closes after it.
+  const connect2xx = ctx.method === 'CONNECT' && status < 300;
+  const noContent = ctx.method === 'HEAD' || status === 204 || status === 304 || connect2xx;
 
   if (version === '0.9') {
     return { status, head: null, body: noContent ? null : body, stream: noContent ? null : stream, chunked: false, declaredLength: null, close: true, cleanup };
