@@ -144,6 +144,8 @@ export type ParseEvent<H> =
   | { type: 'partial' };
 
 const PARTIAL = Object.freeze({ type: 'partial' as const });
+/** The `end` event of a message without trailers (most of them): one shared, frozen object. */
+const END_NO_TRAILERS = Object.freeze({ type: 'end' as const, trailers: Object.freeze([]) as unknown as RawHeader[] });
 
 // Message-level states.
 const M_HEAD = 0; // line mode: start line + field section
@@ -203,15 +205,18 @@ const latin1 = (buf: Buffer, start: number, end: number): string =>
 /** Fields whose value frames the message or the connection: never unfolded. */
 const FRAMING_NAMES = new Set(['content-length', 'transfer-encoding', 'host', 'connection', 'upgrade', 'expect']);
 
-/** The end of a head: the empty line. */
-const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
-const CRLF = Buffer.from('\r\n', 'latin1');
 /** request-line = method SP request-target SP HTTP-version CRLF (RFC 9112 §3), TOKEN and TARGET tables as classes. */
-const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/([0-9])\.([0-9])\r\n/;
+const REQUEST_LINE = /([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/([0-9])\.([0-9])\r\n/y;
 /** status-line = HTTP-version SP status-code [ SP reason-phrase ] CRLF (RFC 9112 §4), as the scanner accepts it. */
-const STATUS_LINE = /^HTTP\/([0-9])\.([0-9]) ([0-9]{3})(?: ([\t\x20-\x7e\x80-\xff]*))?\r\n/;
-/** *( field-name ":" OWS field-value OWS CRLF ) CRLF, to the end (RFC 9112 §5). */
-const FIELD_LINES = /(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*\r\n)*\r\n$/y;
+const STATUS_LINE = /HTTP\/([0-9])\.([0-9]) ([0-9]{3})(?: ([\t\x20-\x7e\x80-\xff]*))?\r\n/y;
+/**
+ * field-line = field-name ":" OWS field-value OWS CRLF (RFC 9112 §5): the
+ * name, the leading OWS (for the value's offset) and the value without its
+ * trailing OWS (the lazy group stops before it).
+ */
+const FIELD_LINE = /([!#$%&'*+\-.^_`|~0-9A-Za-z]+):([\t ]*)([\t\x20-\x7e\x80-\xff]*?)[\t ]*\r\n/y;
+/** The longest string sliced at once for the whole-head path. */
+const WINDOW = 32 * 1024;
 
 /** The first character a field value may not contain (see FIELD_VALUE). */
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
@@ -229,7 +234,10 @@ function trimTrailingOWS(s: string): string {
 
 /** Lower-case ASCII comparison of `s` with an already lower-case `lower`. */
 function equalsLower(s: string, lower: string): boolean {
-  return s.length === lower.length && (s === lower || s.toLowerCase() === lower);
+  if (s.length !== lower.length) return false;
+  // `lower` is [a-z-] only; in a token, c | 0x20 equals one of those only for its two cases.
+  for (let k = 0; k < s.length; k++) if ((s.charCodeAt(k) | 0x20) !== lower.charCodeAt(k)) return false;
+  return true;
 }
 
 /**
@@ -279,6 +287,11 @@ abstract class MessageParser<H extends HeadBase> {
   private valStart = 0;
   private valEnd = 0;
   private folding = false; // the current line continues the previous field (responses only)
+  // The whole-head path's string window over the current chunk.
+  private winBuf: Buffer | null = null;
+  private win = '';
+  private winFrom = 0;
+  private winTo = 0;
   private vpos = 0;
   private lineCap = 0; // absolute offset where the current section's byte budget ends
   private lineCount = 0;
@@ -432,7 +445,7 @@ abstract class MessageParser<H extends HeadBase> {
           const head = this.head!;
           this.resetMessage();
           this.m = this.afterMessage(head);
-          return { type: 'end', trailers };
+          return trailers.length === 0 ? END_NO_TRAILERS : { type: 'end', trailers };
         }
         case M_CLOSED: {
           // Empty lines after the last message are ignored (RFC 9112 §2.2), anything else is refused.
@@ -493,7 +506,7 @@ abstract class MessageParser<H extends HeadBase> {
     this.startLine = [];
     this.fields = [];
     this.fr = newFraming();
-    this.trailers = [];
+    if (this.trailers.length > 0) this.trailers = [];
     this.head = null;
     this.bodyBytes = 0;
     this.extBytes = 0;
@@ -953,23 +966,40 @@ abstract class MessageParser<H extends HeadBase> {
    */
   private wholeHead(buf: Buffer, base: number, i: number): ParseEvent<H> | null | undefined {
     if (this.o.allowBareLF || this.trace !== undefined) return undefined;
-    const end = buf.indexOf(HEAD_END, i);
-    if (end === -1) return undefined;
     const o = this.o;
-    const rlEnd = buf.indexOf(CRLF, i); // end of the start line (<= end)
+    // One string per chunk (up to a window), shared by every head it holds:
+    // pipelined requests cost one slice, not one per head.
+    if (this.winBuf !== buf || i < this.winFrom || i >= this.winTo) {
+      this.winBuf = buf;
+      this.winFrom = i;
+      this.winTo = Math.min(buf.length, i + WINDOW);
+      this.win = latin1(buf, i, this.winTo);
+    }
+    const w = this.win;
+    const at = i - this.winFrom; // where this head starts in w
+    const end = w.indexOf('\r\n\r\n', at);
+    if (end === -1) return undefined;
+    const re = this.isRequest ? REQUEST_LINE : STATUS_LINE;
+    re.lastIndex = at;
+    const start = re.exec(w);
+    if (start === null) return undefined;
+    const rlEnd = at + start[0].length - 2;
     // The byte scanner's budgets, exactly: the start line's content at most
     // maxRequestLineSize; every byte of the field section but the LFs after
     // CRs — so up to the final CR at end + 2 — before sectionStart + maxHeaderSize.
-    if (rlEnd - i > o.maxRequestLineSize || end + 2 - (rlEnd + 2) >= o.maxHeaderSize) return undefined;
-    const hs = latin1(buf, i, end + 4);
-    const start = (this.isRequest ? REQUEST_LINE : STATUS_LINE).exec(hs);
-    if (start === null || start[0].length !== rlEnd - i + 2) return undefined;
-    FIELD_LINES.lastIndex = start[0].length;
-    if (!FIELD_LINES.test(hs)) return undefined;
-    // Count the field lines before changing any state.
-    let count = 0;
-    for (let p = hs.indexOf('\r\n', start[0].length); p !== -1 && p < hs.length - 2; p = hs.indexOf('\r\n', p + 2)) count++;
-    if (count > o.maxHeaderCount) return undefined;
+    if (rlEnd - at > o.maxRequestLineSize || end - rlEnd >= o.maxHeaderSize) return undefined;
+    // Field lines: one sticky expression per line that checks and cuts it.
+    const lines: RawHeader[] = [];
+    const valueAt: number[] = [];
+    let p = rlEnd + 2;
+    FIELD_LINE.lastIndex = p;
+    for (let m = FIELD_LINE.exec(w); m !== null; m = FIELD_LINE.exec(w)) {
+      if (lines.length === o.maxHeaderCount) return undefined;
+      lines.push([m[1]!, m[3]!]);
+      valueAt.push(p + m[1]!.length + 1 + m[2]!.length);
+      p = FIELD_LINE.lastIndex;
+    }
+    if (p !== end + 2) return undefined; // a line the expression refused: the scanner says why
     this.msgStart = base + i;
     if (this.isRequest) {
       this.startLine.push(start[1]!, start[2]!);
@@ -984,24 +1014,15 @@ abstract class MessageParser<H extends HeadBase> {
       if (v !== null) return this.fail(v.code, v.offset);
       this.startLine.push(start[3]!, start[4] ?? '');
     }
-    this.lineCount = 0;
-    let p = start[0].length;
-    while (p < hs.length - 2) {
-      const eol = hs.indexOf('\r\n', p);
-      const colon = hs.indexOf(':', p);
-      let vs = colon + 1;
-      while (vs < eol && (hs.charCodeAt(vs) === SP || hs.charCodeAt(vs) === HTAB)) vs++;
-      let ve = eol;
-      while (ve > vs && (hs.charCodeAt(ve - 1) === SP || hs.charCodeAt(ve - 1) === HTAB)) ve--;
-      const name = hs.slice(p, colon);
-      const value = hs.slice(vs, ve);
-      this.lineCount++;
-      this.fields.push([name, value]);
-      const e = this.framingField(name, value, base + i + vs);
+    this.lineCount = lines.length;
+    this.fields = lines;
+    const valueBase = base + this.winFrom;
+    for (let k = 0; k < lines.length; k++) {
+      const line = lines[k]!;
+      const e = this.framingField(line[0], line[1], valueBase + valueAt[k]!);
       if (e !== null) return this.fail(e.code, e.offset, e.reason);
-      p = eol + 2;
     }
-    this.scan = end + 4;
+    this.scan = i + (end + 4 - at);
     return null;
   }
 
@@ -1230,7 +1251,10 @@ abstract class MessageParser<H extends HeadBase> {
         return null;
       case 10:
         if (equalsLower(name, 'connection')) {
-          for (const t of listMembers(value)) {
+          // The two values nearly every client sends, without splitting.
+          if (equalsLower(value, 'keep-alive')) f.keepAliveToken = true;
+          else if (equalsLower(value, 'close')) f.close = true;
+          else for (const t of listMembers(value)) {
             if (t === 'close') f.close = true;
             else if (t === 'keep-alive') f.keepAliveToken = true;
             else if (t === 'upgrade') f.upgradeToken = true;
@@ -1419,11 +1443,25 @@ function checkTargetForm(method: string, target: string): string | null {
 
 /** Host = uri-host [ ":" port ] (RFC 9110 §7.2); empty is allowed. */
 function validHost(value: string): boolean {
-  for (let k = 0; k < value.length; k++) if (HOST_CHAR[value.charCodeAt(k)] !== 1) return false;
-  if (value.startsWith('[')) return /^\[[0-9A-Fa-f:.]+\](:[0-9]*)?$/.test(value) || /^\[v[0-9A-Fa-f]+\.[^\]]+\](:[0-9]*)?$/.test(value);
-  const colon = value.indexOf(':');
-  if (colon === -1) return !value.includes('[') && !value.includes(']');
-  return /^[0-9]*$/.test(value.slice(colon + 1)) && !/[[\]]/.test(value);
+  let colon = -1;
+  let bracket = false;
+  for (let k = 0; k < value.length; k++) {
+    const c = value.charCodeAt(k);
+    if (HOST_CHAR[c] !== 1) return false;
+    if (c === COLON && colon === -1) colon = k;
+    else if (c === 0x5b || c === 0x5d) bracket = true;
+  }
+  if (!bracket) {
+    // reg-name or IPv4, with an optional all-digit port: no regex needed.
+    if (colon === -1) return true;
+    for (let k = colon + 1; k < value.length; k++) {
+      const c = value.charCodeAt(k);
+      if (c < 0x30 || c > 0x39) return false;
+    }
+    return true;
+  }
+  // Brackets only around an IP-literal (RFC 3986 §3.2.2).
+  return /^\[[0-9A-Fa-f:.]+\](:[0-9]*)?$/.test(value) || /^\[v[0-9A-Fa-f]+\.[^\]]+\](:[0-9]*)?$/.test(value);
 }
 
 /**
