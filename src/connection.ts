@@ -80,6 +80,8 @@ export class Connection {
   private idleSince = 0; // nothing in flight (keep-alive idle)
   private bodySince = 0; // last progress of the content being received
   private drainSince = 0; // a write waits for the client to read
+  private producerSince = 0; // a write waits for the callback's message stream
+  private writingTimeout: number | null = null; // the req.setTimeout of the response being written
   private readonly remoteAddress: string;
   private readonly remotePort: number;
 
@@ -219,12 +221,21 @@ export class Connection {
       this.settle(ex, err, true);
       return;
     }
-    if (ret !== null && typeof ret === 'object' && typeof (ret as PromiseLike<unknown>).then === 'function') {
-      (ret as PromiseLike<unknown>).then(
-        (value) => this.settle(ex, value, false),
-        (err: unknown) => this.settle(ex, err, true),
-      );
-    } else this.settle(ex, ret, false);
+    // A hostile result (a `then` getter or method that throws, a Proxy) must
+    // become a 500, not an exception out of the socket's data handler.
+    try {
+      if (ret !== null && typeof ret === 'object' && typeof (ret as PromiseLike<unknown>).then === 'function') {
+        (ret as PromiseLike<unknown>).then(
+          (value) => this.settle(ex, value, false),
+          (err: unknown) => this.settle(ex, err, true),
+        );
+        return;
+      }
+    } catch (err) {
+      this.settle(ex, err, true);
+      return;
+    }
+    this.settle(ex, ret, false);
   }
 
   private settle(ex: Exchange, value: unknown, threw: boolean): void {
@@ -239,7 +250,9 @@ export class Connection {
       const rest = head.contentLength !== null ? head.contentLength - ex.stream!.received : 0;
       if ((head.expectContinue && ex.continueState !== CONTINUE_SENT) || rest > this.ctx.options.maxDrainSize) ex.closeAfter = true;
     }
-    const rctx: ResponseContext = { method: head.method, version: head.version, keepAlive: head.keepAlive && !ex.closeAfter && !this.ctx.stopping };
+    // While stopping, the last request in flight closes the connection; those before it are answered as usual.
+    const lastWhileStopping = this.ctx.stopping && this.queue[this.queue.length - 1] === ex;
+    const rctx: ResponseContext = { method: head.method, version: head.version, keepAlive: head.keepAlive && !ex.closeAfter && !lastWhileStopping };
     if (threw) {
       this.ctx.report(value, ex.req);
       ex.result = this.internalError(rctx);
@@ -315,6 +328,7 @@ export class Connection {
           }
           break;
         }
+        this.writingTimeout = ex.timeout;
         await this.write(ex.result, ex.req);
         this.queue.shift();
         ex.finished = true;
@@ -363,10 +377,16 @@ export class Connection {
     if (r.head !== null) sock.write(r.head);
     let sent = 0;
     const iterator = r.stream[Symbol.asyncIterator]();
+    // Whatever ends the response early, the message stream is closed (its finally runs).
+    const abandon = async (): Promise<void> => {
+      await iterator.return?.().catch(() => {});
+    };
     try {
       for (;;) {
+        this.producerSince = Date.now();
         const step = await iterator.next();
-        if (this.destroyed) return;
+        this.producerSince = 0;
+        if (this.destroyed) return await abandon();
         if (step.done) break;
         const chunk = step.value;
         sent += chunk.length;
@@ -380,17 +400,16 @@ export class Connection {
           sock.uncork();
         } else ok = sock.write(chunk);
         if (!ok) await this.drain();
-        if (this.destroyed) return;
+        if (this.destroyed) return await abandon();
       }
       if (r.declaredLength !== null && sent !== r.declaredLength) throw new Error(`message shorter (${sent}) than its Content-Length ${r.declaredLength}`);
       if (r.chunked) sock.write('0\r\n\r\n', 'latin1');
     } catch (err) {
       // The head is on the wire: the framing cannot be saved, only the connection ended.
-      this.ctx.report(err, req);
-      if (!this.destroyed) {
-        await iterator.return?.().catch(() => {});
-      }
+      this.producerSince = 0;
+      if (!this.destroyed) this.ctx.report(err, req);
       this.destroy();
+      await abandon();
     }
   }
 
@@ -490,6 +509,16 @@ export class Connection {
       this.ctx.report(new RequestTimeoutError('ERR_WRITE_TIMEOUT', 'the client did not read the response in time (writeTimeout)'), null);
       this.destroy();
       return;
+    }
+    if (this.producerSince !== 0) {
+      // A message stream that stops producing holds the connection: it gets
+      // the callback's time (per chunk), then the connection is cut.
+      const limit = this.writingTimeout ?? o.callbackTimeout;
+      if (limit > 0 && now - this.producerSince > limit) {
+        this.ctx.report(new RequestTimeoutError('ERR_CALLBACK_TIMEOUT', `the message stream produced nothing for ${limit} ms (callbackTimeout)`), null);
+        this.destroy();
+        return;
+      }
     }
     if (this.idleSince !== 0 && o.keepAliveTimeout > 0 && now - this.idleSince > o.keepAliveTimeout) {
       this.closeSoon();

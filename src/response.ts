@@ -90,6 +90,16 @@ export function httpDate(): string {
   return dateString;
 }
 
+/** `fn` that runs at most once (cleanup may be reached from two paths). */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}
+
 function invalid(message: string): InvalidResponseError {
   return new InvalidResponseError(`callback returned an invalid response: ${message}`);
 }
@@ -190,29 +200,27 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
     // Async iterables first: a Node Readable has read() too, with other semantics.
     const it = msg as unknown as AsyncIterable<unknown>;
     stream = readIterable(it);
-    cleanup = () => {
-      const destroy = (msg as { destroy?: unknown }).destroy;
-      if (typeof destroy === 'function') {
-        try {
-          (destroy as () => void).call(msg);
-        } catch {
-          // A stream's destroy() failing must not break the connection.
-        }
+    cleanup = once(() => {
+      try {
+        const destroy = (msg as { destroy?: unknown }).destroy;
+        if (typeof destroy === 'function') (destroy as () => void).call(msg);
+      } catch {
+        // A stream's destroy() failing must not break the connection.
       }
-    };
+    });
   } else if (isObject(msg) && typeof msg['read'] === 'function') {
     const f = msg as unknown as FileLike;
     stream = readFileLike(f);
-    cleanup = () => {
-      if (typeof f.close === 'function') {
-        try {
+    cleanup = once(() => {
+      try {
+        if (typeof f.close === 'function') {
           const p = f.close();
           if (p instanceof Promise) p.catch(() => {});
-        } catch {
-          // The file-like object's close() failing must not break the connection.
         }
+      } catch {
+        // The file-like object's close() failing must not break the connection.
       }
-    };
+    });
   } else if (isObject(msg) && typeof msg[Symbol.iterator] === 'function') {
     stream = readIterable(msg as unknown as Iterable<unknown>);
   } else throw invalid(`message must be a string, bytes, a file-like object with read(n), or an (async) iterable; got ${typeof msg}`);

@@ -382,13 +382,9 @@ t.test('clients that vanish mid-head, mid-body and mid-response', async (t) => {
     t.ok(s.pulled / s.started < 16 * MiB, `${p}: pulling stopped soon after the client went (not the whole 256 MiB)`);
   }
   t.equal(later.streams['/stream-file']!.finished, 2 * N, '/stream-file: every file-like closed');
-  t.equal(later.streams['/stream-file']!.closeCalls, 2 * N, '/stream-file: close() called exactly once each', {
-    todo: 'bug: close() of a file-like message is called twice when the client vanishes mid-response (Connection.onClose and then flush() both call cleanup())',
-  });
+  t.equal(later.streams['/stream-file']!.closeCalls, 2 * N, '/stream-file: close() called exactly once each');
   const gens = ['/stream', '/stream-cl', '/stream-sync'];
-  t.same(gens.map((p) => later.streams[p]!.finished), gens.map(() => 2 * N), 'every message generator is closed (its finally ran) when its client vanishes', {
-    todo: 'bug: Connection.write() returns when the socket is destroyed without calling iterator.return(): the generator stays suspended and its finally never runs',
-  });
+  t.same(gens.map((p) => later.streams[p]!.finished), gens.map(() => 2 * N), 'every message generator is closed (its finally ran) when its client vanishes');
 
   t.equal(await sp.sockets(), 0, 'no server-side socket left');
   const after = await sp.heap();
@@ -494,9 +490,7 @@ t.test('stopCallback answers every request it already accepted, pipelined ones t
   await Promise.all(clients.map((c) => c.whenClosed(2000).catch(() => {})));
   const got = clients.map((c) => c.reader.responses.map((r) => `${r.status} ${r.body} ${r.close ? 'close' : 'keep-alive'}`));
   t.comment(`pipelined pair on stop, first connection got: ${JSON.stringify(got[0])}`);
-  t.same(got, clients.map(() => ['200 /a keep-alive', '200 /b close']), 'both answered, the last with Connection: close', {
-    todo: 'bug: on stop, the first response gets Connection: close and the connection closes, so the second pipelined request, whose callback already ran, is never answered',
-  });
+  t.same(got, clients.map(() => ['200 /a keep-alive', '200 /b close']), 'both answered, the last with Connection: close');
 });
 
 /** The server-side socket of a connection in this process (found among the active handles). */
@@ -629,9 +623,7 @@ t.test('a client that never reads: cut by writeTimeout, the message stream stops
   t.same(errors.map((e) => e.code), ['ERR_WRITE_TIMEOUT'], 'reported once');
   await sleep(50);
   t.equal(metered!.pulled(), lastPull, 'nothing pulled after the cut');
-  t.ok(metered!.closed(), 'the message generator was closed (its finally ran)', {
-    todo: 'bug: same as for vanished clients: Connection.write() returns after the writeTimeout cut without calling iterator.return()',
-  });
+  t.ok(metered!.closed(), 'the message generator was closed (its finally ran)');
   const start = performance.now();
   await stopCallback(id);
   t.ok(performance.now() - start < 200, 'stopCallback resolves at once: the cut connection is gone');
@@ -662,9 +654,6 @@ t.test('hostile response objects (throwing getters, thenables, proxies) cannot t
     '/close-getter-throws': '200 200',
     uncaught: 0,
     unhandled: 0,
-  }, 'a 500 (or the response) and the next request answered; nothing escapes to the process', {
-    todo: 'bug: Connection.invoke() reads ret.then and calls it outside its try (uncaught exception from the socket data handler: process death), ' +
-      'and the file-like cleanup reads f.close outside its try (unhandled rejection in flush(); the connection stalls)',
-  });
+  }, 'a 500 (or the response) and the next request answered; nothing escapes to the process');
   await sp.stop(id);
 });

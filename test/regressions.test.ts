@@ -91,3 +91,21 @@ t.test('an HTTP/0.9 request line of exactly maxRequestLineSize is accepted', asy
   const over = parseMessages(Buffer.from(`${line}a\r\n`), { maxRequestLineSize: 64 });
   t.equal(over.error?.code, 'URI_TOO_LONG');
 });
+
+t.test('a message stream that stops producing is cut at callbackTimeout, and closed', async (t) => {
+  const errors: { code?: string }[] = [];
+  const { port } = await serve(t, () => ({
+    statuscode: 200,
+    message: (async function* () {
+      yield 'first';
+      await new Promise(() => {}); // never produces again
+    })(),
+  }), { callbackTimeout: 150, onError: (e) => errors.push(e as { code?: string }) });
+  const c = new Client(port);
+  await c.ready;
+  c.write(`GET / HTTP/1.1\r\n${H}\r\n`);
+  await c.closedByServer(3000);
+  t.ok(c.closed, 'the connection is cut');
+  t.match(c.received.toString('latin1'), /first/);
+  t.same(errors.map((e) => e.code), ['ERR_CALLBACK_TIMEOUT']);
+});
