@@ -31,7 +31,13 @@ export async function runHttp({ name, title, pipeline, connections, seconds, war
     if (warmup > 0) for (const c of CONTENDERS) await load({ port: servers[c.key].port, connections, seconds: warmup, pipeline });
     const runs = Object.fromEntries(CONTENDERS.map((c) => [c.key, []]));
     for (let r = 0; r < rounds; r++) {
-      for (const c of CONTENDERS) runs[c.key].push(await load({ port: servers[c.key].port, connections, seconds, pipeline }));
+      for (const c of CONTENDERS) {
+        const server = servers[c.key];
+        const cpu0 = await server.cpu();
+        const res = await load({ port: server.port, connections, seconds, pipeline });
+        const cpu = (await server.cpu()) - cpu0;
+        runs[c.key].push({ ...res, cpuPerReqUs: cpu / res.requests, cpuLoad: cpu / 1e6 / res.seconds });
+      }
     }
     const stats = {};
     for (const c of CONTENDERS) {
@@ -41,21 +47,30 @@ export async function runHttp({ name, title, pipeline, connections, seconds, war
         rps: summarize(rs.map((x) => x.rps)),
         latencyP50Ms: summarize(rs.map((x) => x.latencyP50Ms)),
         latencyP99Ms: summarize(rs.map((x) => x.latencyP99Ms)),
+        cpuPerReqUs: summarize(rs.map((x) => x.cpuPerReqUs)),
+        cpuLoad: summarize(rs.map((x) => x.cpuLoad)),
         errors: rs.reduce((a, x) => a + x.errors, 0),
         requests: rs.reduce((a, x) => a + x.requests, 0),
       };
     }
     printTable(
-      ['contender', 'median req/s', 'min', 'max', 'p50 ms', 'p99 ms', 'errors'],
+      ['contender', 'median req/s', 'min', 'max', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'server CPU %', 'errors'],
       CONTENDERS.map((c) => {
         const s = stats[c.key];
-        return [c.label, fmt(s.rps.median), fmt(s.rps.min), fmt(s.rps.max), fmt(s.latencyP50Ms.median, 2), fmt(s.latencyP99Ms.median, 2), fmt(s.errors)];
+        return [
+          c.label, fmt(s.rps.median), fmt(s.rps.min), fmt(s.rps.max), fmt(s.latencyP50Ms.median, 2), fmt(s.latencyP99Ms.median, 2),
+          fmt(s.cpuPerReqUs.median, 2), fmt(100 * s.cpuLoad.median), fmt(s.errors),
+        ];
       }),
     );
-    const ours = stats.ours.rps.median;
+    const ours = stats.ours;
+    // The CPU-time ratios (their µs/req over ours) estimate the throughput
+    // ratios when the machine is busy: CPU time is not lost to descheduling.
     const ratios = [
-      ratio('repy-http / node:http', ours / stats.node.rps.median, targets.node),
-      ratio('repy-http / raw node:net', ours / stats.raw.rps.median, targets.raw),
+      ratio('repy-http / node:http', ours.rps.median / stats.node.rps.median, targets.node),
+      ratio('repy-http / raw node:net', ours.rps.median / stats.raw.rps.median, targets.raw),
+      ratio('by server CPU per request: vs node:http', stats.node.cpuPerReqUs.median / ours.cpuPerReqUs.median, targets.node),
+      ratio('by server CPU per request: vs raw node:net', stats.raw.cpuPerReqUs.median / ours.cpuPerReqUs.median, targets.raw),
     ];
     console.log('');
     printRatios(ratios);

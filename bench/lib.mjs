@@ -80,11 +80,14 @@ export function fmt(x, digits = 0) {
   return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-/** Prints rows as an aligned table (first column left-aligned, the rest right-aligned). */
-export function printTable(header, rows) {
+/**
+ * Prints rows as an aligned table. `align`: one letter per column, `l` or
+ * `r` (default: the first column left-aligned, the rest right-aligned).
+ */
+export function printTable(header, rows, align = `l${'r'.repeat(header.length - 1)}`) {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => String(r[i] ?? '').length)));
-  const line = (r) => r.map((c, i) => (i === 0 ? String(c ?? '').padEnd(widths[i]) : String(c ?? '').padStart(widths[i]))).join('  ');
+  const line = (r) => r.map((c, i) => (align[i] === 'l' ? String(c ?? '').padEnd(widths[i]) : String(c ?? '').padStart(widths[i]))).join('  ').trimEnd();
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));
@@ -182,7 +185,7 @@ export function jsonLines(child) {
 /**
  * Starts bench/server.mjs (`kind`: ours | node | raw, `app`: hello | upload)
  * pinned to the server core. Returns its pid, port, a `mem()` query (after
- * a full GC) and `stop()`.
+ * a full GC), a `cpu()` query and `stop()`.
  */
 export async function startServer(kind, app = 'hello', { nofile = 0, nodeArgs = [] } = {}) {
   const child = spawnPinned('server', [process.execPath, '--expose-gc', ...nodeArgs, join(BENCH_DIR, 'server.mjs'), kind, app], { nofile });
@@ -196,6 +199,12 @@ export async function startServer(kind, app = 'hello', { nofile = 0, nodeArgs = 
     async mem() {
       child.stdin.write('mem\n');
       return (await lines.next((m) => m.mem !== undefined)).mem;
+    },
+    /** CPU time (user + system, all threads) used so far, in microseconds. */
+    async cpu() {
+      child.stdin.write('cpu\n');
+      const c = (await lines.next((m) => m.cpu !== undefined)).cpu;
+      return c.user + c.system;
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

@@ -2,7 +2,7 @@
 // (push, then next() until `partial`) against Node's own llhttp binding
 // (the HTTPParser behind node:http, with the callbacks node:http sets).
 // Both parse the same buffer over and over as one keep-alive connection
-// would; requests/s and input MB/s (10^6 bytes) per case, alternating
+// would; requests and input MB (10^6 bytes) per second of CPU time, per case, alternating
 // ours / llhttp round by round after a warm-up.
 //
 // Run alone: node bench/parser.mjs [--smoke]   (the runner pins it to the server core)
@@ -114,10 +114,15 @@ function llhttpFor(buf, requests) {
   };
 }
 
-/** Runs `fn` for about `ms` milliseconds; returns calls per second. */
+/**
+ * Runs `fn` for about `ms` milliseconds of wall time. Returns calls per
+ * second of CPU time (`cpu`: the process's user + system time, so time spent
+ * descheduled by other load on the machine does not count) and of wall time.
+ */
 function timed(fn, ms) {
   let calls = 0;
   let batch = 64;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   let now = start;
   while (now - start < ms) {
@@ -126,7 +131,8 @@ function timed(fn, ms) {
     now = performance.now();
     if (now - start < ms / 20) batch *= 2;
   }
-  return (calls * 1000) / (now - start);
+  const c = process.cpuUsage(cpu0);
+  return { cpu: (calls * 1e6) / Math.max(1, c.user + c.system), wall: (calls * 1000) / (now - start) };
 }
 
 const PARSERS = [
@@ -147,7 +153,7 @@ export function runParser({ roundMs, warmupMs, rounds, only, cases }) {
   const parsers = PARSERS.filter((p) => only === undefined || p.key === only);
   const picked = CASES.filter((c) => cases === undefined || cases.split(',').includes(c.key));
   console.log(`\n## ${title}`);
-  console.log(`${rounds} rounds of ${roundMs} ms per contender and case, alternating, after ${warmupMs} ms warm-up each; the same buffer parsed over and over on one parser`);
+  console.log(`${rounds} rounds of ${roundMs} ms per contender and case, alternating, after ${warmupMs} ms warm-up each; the same buffer parsed over and over on one parser; rates per second of CPU time`);
   const results = {};
   const ratios = [];
   const rows = [];
@@ -155,12 +161,19 @@ export function runParser({ roundMs, warmupMs, rounds, only, cases }) {
     const fns = parsers.map((p) => p.make(c.buf, c.requests));
     for (const fn of fns) timed(fn, warmupMs);
     const runs = parsers.map(() => []);
-    for (let r = 0; r < rounds; r++) fns.forEach((fn, i) => runs[i].push(timed(fn, roundMs) * c.requests));
+    const walls = parsers.map(() => []);
+    for (let r = 0; r < rounds; r++) {
+      fns.forEach((fn, i) => {
+        const t = timed(fn, roundMs);
+        runs[i].push(t.cpu * c.requests);
+        walls[i].push(t.wall * c.requests);
+      });
+    }
     const mb = (rps) => ((rps / c.requests) * c.buf.length) / 1e6;
     results[c.key] = { label: c.label, bytes: c.buf.length, requestsPerBuffer: c.requests };
     parsers.forEach((p, i) => {
       const st = summarize(runs[i]);
-      results[c.key][p.key] = { rps: st, mbps: mb(st.median) };
+      results[c.key][p.key] = { rps: st, mbps: mb(st.median), rpsWall: summarize(walls[i]) };
       rows.push([i === 0 ? `${c.label} (${c.buf.length} B)` : '', p.label, fmt(st.median), fmt(st.min), fmt(st.max), fmt(mb(st.median), 1)]);
     });
     if (parsers.length === 2) ratios.push(ratio(`${c.key}: repy-http / llhttp`, results[c.key].ours.rps.median / results[c.key].llhttp.rps.median, c.target));

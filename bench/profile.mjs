@@ -61,7 +61,7 @@ function report(file) {
   printTable(['self %', 'self ms', 'function', 'where'], rows.map(([k, v]) => {
     const [fn, where] = k.split('\t');
     return [fmt((100 * v) / busy, 1), fmt(v / 1000), fn.length > 60 ? `${fn.slice(0, 57)}...` : fn, where];
-  }));
+  }), 'rrll');
 }
 
 const profArgs = () => ['--cpu-prof', `--cpu-prof-dir=${dir}`];

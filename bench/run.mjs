@@ -37,12 +37,12 @@ const MiB = 1024 * 1024;
 const BENCHES = {
   keepalive: () => runHttp({
     name: 'keepalive', title: 'Keep-alive hello world: repy-http vs node:http vs raw node:net',
-    pipeline: 1, connections: 50, seconds: smoke ? 1 : 5, warmup: smoke ? 0 : 2, rounds: rounds(5, 1),
+    pipeline: 1, connections: 50, seconds: smoke ? 1 : 3, warmup: smoke ? 0 : 2, rounds: rounds(10, 1),
     targets: { node: 1.6, raw: 0.8 },
   }),
   pipelined: () => runHttp({
     name: 'pipelined', title: 'Pipelined ×16 hello world: repy-http vs node:http vs raw node:net',
-    pipeline: 16, connections: 50, seconds: smoke ? 1 : 5, warmup: smoke ? 0 : 2, rounds: rounds(5, 1),
+    pipeline: 16, connections: 50, seconds: smoke ? 1 : 3, warmup: smoke ? 0 : 2, rounds: rounds(10, 1),
     targets: { node: 4, raw: null },
   }),
   // In its own process on the server core, away from this runner.

@@ -7,6 +7,7 @@
 // answers commands read from stdin, one per line:
 //   mem   → `{"mem":{rss,heapUsed,heapTotal,external,arrayBuffers}}` (after a
 //           full GC when started with --expose-gc)
+//   cpu   → `{"cpu":{user,system}}`: process.cpuUsage(), microseconds
 //   exit  → stops listening and exits (so that --cpu-prof writes its profile)
 // It exits too when stdin closes (the parent died).
 //
@@ -125,6 +126,9 @@ rl.on('line', (line) => {
     }
     const m = process.memoryUsage();
     process.stdout.write(`${JSON.stringify({ mem: { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers } })}\n`);
+  } else if (cmd === 'cpu') {
+    const c = process.cpuUsage();
+    process.stdout.write(`${JSON.stringify({ cpu: { user: c.user, system: c.system } })}\n`);
   } else if (cmd === 'exit') void exit();
 });
 rl.on('close', () => void exit());

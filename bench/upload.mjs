@@ -15,6 +15,7 @@ const MiB = 1024 * 1024;
 async function uploadOnce(kind, size, chunk) {
   const server = await startServer(kind, 'upload');
   try {
+    const cpu0 = await server.cpu();
     const base = procMem(server.pid)?.rss ?? NaN; // the idle server just before the upload
     const peakReset = resetPeak(server.pid);
     let peak = base;
@@ -25,10 +26,11 @@ async function uploadOnce(kind, size, chunk) {
     const client = spawnPinned('client', [process.execPath, join(BENCH_DIR, 'clients', 'upload.mjs'), String(server.port), String(size), String(chunk)]);
     const res = await jsonLines(client).next((m) => m.bytes !== undefined, 600_000);
     clearInterval(sampler);
+    const cpuUs = (await server.cpu()) - cpu0;
     const m = procMem(server.pid);
     if (m !== null && peakReset && m.hwm > peak) peak = m.hwm;
     if (res.status !== 200 || res.body !== String(size)) throw new Error(`${kind}: upload answered ${res.status} ${JSON.stringify(res.body)}, expected 200 ${size}`);
-    return { mbps: size / res.ms / 1000, ms: res.ms, rssGrowth: peak - base, baseRss: base, peakSource: peakReset ? 'VmHWM + 10 ms samples' : '10 ms samples' };
+    return { mbps: size / res.ms / 1000, ms: res.ms, cpuMsPerGiB: (cpuUs / 1000) * (1024 * MiB / size), rssGrowth: peak - base, baseRss: base, peakSource: peakReset ? 'VmHWM + 10 ms samples' : '10 ms samples' };
   } finally {
     await server.stop();
   }
@@ -51,18 +53,22 @@ export async function runUpload({ size, chunk, rounds }) {
   const stats = {};
   for (const c of CONTENDERS) {
     const rs = runs[c.key];
-    stats[c.key] = { label: c.label, mbps: summarize(rs.map((x) => x.mbps)), rssGrowth: summarize(rs.map((x) => x.rssGrowth)), baseRss: summarize(rs.map((x) => x.baseRss)), peakSource: rs[0].peakSource };
+    stats[c.key] = { label: c.label, mbps: summarize(rs.map((x) => x.mbps)), cpuMsPerGiB: summarize(rs.map((x) => x.cpuMsPerGiB)), rssGrowth: summarize(rs.map((x) => x.rssGrowth)), baseRss: summarize(rs.map((x) => x.baseRss)), peakSource: rs[0].peakSource };
   }
   printTable(
-    ['contender', 'median MB/s', 'min', 'max', 'RSS growth MiB (median)', 'max', 'base RSS MiB'],
+    ['contender', 'median MB/s', 'min', 'max', 'server CPU ms/GiB', 'RSS growth MiB (median)', 'max', 'base RSS MiB'],
     CONTENDERS.map((c) => {
       const s = stats[c.key];
-      return [c.label, fmt(s.mbps.median), fmt(s.mbps.min), fmt(s.mbps.max), fmt(s.rssGrowth.median / MiB, 1), fmt(s.rssGrowth.max / MiB, 1), fmt(s.baseRss.median / MiB, 1)];
+      return [
+        c.label, fmt(s.mbps.median), fmt(s.mbps.min), fmt(s.mbps.max), fmt(s.cpuMsPerGiB.median),
+        fmt(s.rssGrowth.median / MiB, 1), fmt(s.rssGrowth.max / MiB, 1), fmt(s.baseRss.median / MiB, 1),
+      ];
     }),
   );
   console.log('');
   const ratios = [
     ratio('repy-http / node:http throughput', stats.ours.mbps.median / stats.node.mbps.median, 0.9),
+    ratio('by server CPU per GiB: vs node:http', stats.node.cpuMsPerGiB.median / stats.ours.cpuMsPerGiB.median, 0.9),
     ratio('repy-http peak RSS growth', stats.ours.rssGrowth.median / MiB, 64, false, 'MiB'),
   ];
   printRatios(ratios);
