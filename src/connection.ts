@@ -9,7 +9,7 @@
 import type { Socket } from 'node:net';
 import { HttpParseError } from './errors.js';
 import { RequestParser, type RequestHead } from './parser.js';
-import { buildRequest, DataStream, type RequestDict } from './request.js';
+import { buildRequest, DataStream, LazyAbort, type RequestDict } from './request.js';
 import { errorResponse, prepareResponse, type PreparedResponse, type ResponseContext } from './response.js';
 import type { ServerOptionsResolved } from './options.js';
 
@@ -36,7 +36,7 @@ interface Exchange {
   head: RequestHead | null; // null for a parse-error answer
   req: RequestDict | null;
   stream: DataStream | null;
-  controller: AbortController | null;
+  controller: LazyAbort | null;
   result: PreparedResponse | null;
   /** The connection closes after this exchange whatever the response says. */
   closeAfter: boolean;
@@ -186,7 +186,7 @@ export class Connection {
   }
 
   private onHead(head: RequestHead): void {
-    const controller = new AbortController();
+    const controller = new LazyAbort();
     const ex: Exchange = {
       head, req: null, stream: null, controller, result: null,
       closeAfter: !head.keepAlive || head.upgrade, bodyDone: false, continueState: CONTINUE_NONE, finished: false,
@@ -194,7 +194,7 @@ export class Connection {
     };
     const stream = new DataStream(this.ctx.options.highWaterMark, () => this.onDemand(ex));
     ex.stream = stream;
-    ex.req = buildRequest(head, stream, this.ctx.id, this.remoteAddress, this.remotePort, controller.signal, (ms) => {
+    ex.req = buildRequest(head, stream, this.ctx.id, this.remoteAddress, this.remotePort, controller, (ms) => {
       if (typeof ms !== 'number' || !(ms >= 0)) throw new TypeError('setTimeout(ms): ms must be a non-negative number (0 = no timeout)');
       ex.timeout = ms;
     });

@@ -12,7 +12,7 @@
 
 export { registerCallback, stopCallback, boundAddress, type Callback } from './server.js';
 export { SERVER_DEFAULTS, type ServerOptions } from './options.js';
-export { DataStream, canonicalName, headersObject, type RequestDict } from './request.js';
+export { DataStream, LazyAbort, canonicalName, headersObject, type RequestDict } from './request.js';
 export { prepareResponse, httpDate, type ResponseDict, type ResponseMessage, type FileLike } from './response.js';
 export { ClientGoneError, RequestTimeoutError } from './connection.js';
 export {

@@ -194,6 +194,35 @@ export interface RequestDict {
   setTimeout(ms: number): void;
 }
 
+/**
+ * An AbortController made only when the callback looks at `req.signal`:
+ * most callbacks never do, and a controller per request costs more than
+ * parsing the request. Aborting before anyone looked still fires for whoever
+ * looks later (the signal is born aborted).
+ *
+ * @example const a = new LazyAbort(); a.abort(new Error('gone')); a.signal.aborted === true
+ */
+export class LazyAbort {
+  private controller: AbortController | null = null;
+  private reason: unknown = undefined;
+  private fired = false;
+
+  get signal(): AbortSignal {
+    if (this.controller === null) {
+      this.controller = new AbortController();
+      if (this.fired) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.fired) return;
+    this.fired = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+}
+
 const canonicalCache = new Map<string, string>();
 
 /**
@@ -240,7 +269,7 @@ export function buildRequest(
   httpdid: number,
   remoteipstr: string,
   remoteportnum: number,
-  signal: AbortSignal,
+  abort: LazyAbort,
   setTimeout: (ms: number) => void,
 ): RequestDict {
   const q = head.target.indexOf('?');
@@ -257,7 +286,9 @@ export function buildRequest(
     httpdid,
     remoteipstr,
     remoteportnum,
-    signal,
+    get signal() {
+      return abort.signal;
+    },
     setTimeout,
   };
 }
