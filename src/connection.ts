@@ -73,6 +73,7 @@ export class Connection {
   private writing = false;
   private paused = false;
   private stopReading = false;
+  private peerEnded = false;
   private destroyed = false;
   private drained = 0;
   // Timestamps (ms) the registration's sweeper compares with the timeouts; 0 = not running.
@@ -116,11 +117,13 @@ export class Connection {
   }
 
   private onEnd(): void {
-    // The client finished sending. A request cut short here gets a 400
-    // UNEXPECTED_EOF (RFC 9112 §8), which a half-closed client can still read.
+    // The client finished sending (half-close; the server allows it, so the
+    // responses still in flight are written before our side ends). A request
+    // cut short here gets a 400 UNEXPECTED_EOF (RFC 9112 §8).
+    this.peerEnded = true;
     this.parser.finish();
     if (!this.stopReading) this.pump();
-    if (this.queue.length === 0) this.socket.end();
+    if (this.queue.length === 0 && !this.writing) this.closeSoon();
   }
 
   /** Pulls parser events until it needs bytes or a consumer needs time. */
@@ -350,7 +353,7 @@ export class Connection {
         }
         this.pump();
       }
-      if (this.ctx.stopping && this.idle) this.closeSoon();
+      if ((this.ctx.stopping || this.peerEnded) && this.queue.length === 0 && this.bodyTarget === null) this.closeSoon();
     } finally {
       this.writing = false;
       this.track();

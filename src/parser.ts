@@ -1389,9 +1389,10 @@ export class RequestParser extends MessageParser<RequestHead> {
     const te = this.transferCoding(at);
     if (te !== null) return te;
     const chunked = f.te;
-    if (f.contentLength !== null && !this.bodyFits(f.contentLength)) return new HttpParseError('BODY_TOO_LARGE', at);
     const http11 = this.versionMinor >= 1;
     const isConnect = method === 'CONNECT';
+    // A CONNECT request has no content (RFC 9110 §9.3.6): its Content-Length frames nothing.
+    if (!isConnect && f.contentLength !== null && !this.bodyFits(f.contentLength)) return new HttpParseError('BODY_TOO_LARGE', at);
     let expectContinue = false;
     let expectOther: string | null = null;
     for (const e of f.expect) {
@@ -1410,7 +1411,8 @@ export class RequestParser extends MessageParser<RequestHead> {
       contentLength: isConnect || chunked ? null : f.contentLength,
       chunked: isConnect ? false : chunked,
       keepAlive: !f.close && (http11 || f.keepAliveToken),
-      upgrade: isConnect || (f.upgradeToken && f.upgradeField),
+      // RFC 9110 §7.8: Upgrade in an HTTP/1.0 request MUST be ignored.
+      upgrade: isConnect || (http11 && f.upgradeToken && f.upgradeField),
       expectContinue: expectContinue && http11,
       expectOther,
       offset: this.msgStart,
@@ -1437,8 +1439,25 @@ function checkTargetForm(method: string, target: string): string | null {
   if (first === 0x2f) return null; // origin-form
   if (target === '*') return method === 'OPTIONS' ? null : 'asterisk-form is only for OPTIONS';
   // absolute-form: scheme ":" ... (RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ))
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(target)) return null;
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(target);
+  if (scheme !== null) {
+    // An http(s) URI with an empty host MUST be rejected (RFC 9110 §4.2.1, §4.2.2).
+    if (/^https?$/i.test(scheme[1]!) && httpHostOf(target.slice(scheme[0].length)) === '') return 'an http URI needs a host';
+    return null;
+  }
   return 'request-target must start with "/" or be an absolute URI';
+}
+
+/** The host of `//authority/...` (userinfo and port removed); '' when there is none. */
+function httpHostOf(rest: string): string {
+  if (!rest.startsWith('//')) return '';
+  let authority = rest.slice(2);
+  const cut = authority.search(/[/?#]/);
+  if (cut !== -1) authority = authority.slice(0, cut);
+  authority = authority.slice(authority.lastIndexOf('@') + 1);
+  if (authority.startsWith('[')) return authority.slice(0, authority.indexOf(']') + 1);
+  const colon = authority.indexOf(':');
+  return colon === -1 ? authority : authority.slice(0, colon);
 }
 
 /** Host = uri-host [ ":" port ] (RFC 9110 §7.2); empty is allowed. */

@@ -76,7 +76,7 @@ export async function registerCallback(address: readonly [string, number], callb
       connections.delete(conn);
     },
   };
-  const server = createServer({ noDelay: true }, (socket: Socket) => {
+  const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket: Socket) => {
     if (ctx.stopping) {
       socket.destroy();
       return;

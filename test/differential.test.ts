@@ -162,6 +162,12 @@ const CLASSES: DisagreementClass[] = [
   },
   // ---- methods, targets, versions
   {
+    id: 'http-uri-no-host', right: 'ours', rfc: 'RFC 9110 §4.2.1, RFC 9112 §3.2.2',
+    title: 'absolute-form http(s) URI without a usable host (empty, or an unclosed IP-literal "http://[::1"): we answer 400 (MUST reject), llhttp accepts any URL characters',
+    // The only TARGET_INVALID an http(s): target can get is the missing host.
+    match: (c) => c.code === 'TARGET_INVALID' && /^[!-~]+ https?:/i.test(c.text.slice(messageStart(c, c.ours.error!.offset)).replace(/^(\r\n)+/, '')),
+  },
+  {
     id: 'extension-method', right: 'ours', rfc: 'RFC 9110 §9.1',
     title: "method is a token but not in llhttp's fixed list (extension or lower-case method)",
     match: (c) => {

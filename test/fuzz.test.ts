@@ -183,13 +183,13 @@ t.test('server fuzz over real sockets', async (t) => {
   t.equal(replies[0]?.body, 'GET 0\n');
 });
 
-t.test('valid pipelined requests, then a half-close: every request is answered', { todo: 'server bug: net.createServer() without allowHalfOpen ends the socket on the client\'s FIN, so a response the callback gives after it is lost' }, async (t) => {
+t.test('valid pipelined requests, then a half-close: every request is answered', async (t) => {
   const { port } = await serve(t, async (req: RequestDict) => {
     await req.datastream.read();
     await new Promise((r) => setTimeout(r, 20));
     return { statuscode: 200, message: 'late\n' };
   });
-  const inputs = [...generate(SERVER_SEED + 1, 400)].filter((x) => x.valid && !x.upgrade && !x.kind.includes('0.9')).slice(0, 20);
+  const inputs = [...generate(SERVER_SEED + 1, 400)].filter((x) => x.valid && !x.upgrade && !x.kind.includes('0.9') && !x.bytes.includes('HEAD ')).slice(0, 20);
   const results = await pool(inputs, PARALLEL, (input) => exchangeOnce(port, input, true, CLOSE_WITHIN));
   const short = results.filter((r) => parseReplies(r.received).length !== r.input.messages);
   t.same(short.slice(0, 3).map((r) => `[index ${r.input.index}] ${parseReplies(r.received).length}/${r.input.messages} answered: ${jsString(r.input.bytes.subarray(0, 120))}`), [], `${short.length}/${results.length} connections lost responses`);

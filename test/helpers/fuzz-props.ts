@@ -39,19 +39,14 @@ export interface KnownBug {
   match: (p: Problem) => boolean;
 }
 
-const features = (input: FuzzInput): string[] => input.kind.split(/[:,+]/);
+
 
 /**
  * The known parser bugs. Each keeps its failing property in the fuzz test as
  * a `todo` subtest, so the rest of the run still guards everything else.
  */
 export const KNOWN_BUGS: readonly KnownBug[] = [
-  {
-    id: 'upgrade-in-1.0',
-    why: 'RFC 9110 §7.8: a server MUST ignore Upgrade in an HTTP/1.0 request, but the parser switches protocols and drops the pipelined request after it: ' +
-      "'GET / HTTP/1.0\\r\\nConnection: keep-alive, Upgrade\\r\\nUpgrade: websocket\\r\\n\\r\\nGET /b HTTP/1.0\\r\\n\\r\\n' gives 1 message, upgraded",
-    match: (p) => p.kind === 'valid-rejected' && p.input.valid && features(p.input).includes('upgrade-in-1.0'),
-  },
+  // none open: upgrade-in-1.0 (RFC 9110 §7.8) was fixed; its inputs are now plain valid cases.
 ];
 
 /** The known bug that explains a problem, or null. */
