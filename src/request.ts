@@ -274,13 +274,28 @@ export function buildRequest(
 ): RequestDict {
   const q = head.target.indexOf('?');
   const querystr = q === -1 ? null : head.target.slice(q + 1);
+  // headers and querydict are computed on first use (many callbacks never
+  // look), then kept; they behave as plain data (enumerable, JSON-able).
+  let headers: Record<string, string> | null = null;
+  let querydict: Record<string, string | null> | null | undefined;
   return {
     verb: head.method,
     path: q === -1 ? head.target : head.target.slice(0, q),
     querystr,
-    querydict: querystr === null ? null : parseQuery(querystr),
+    get querydict() {
+      if (querydict === undefined) querydict = querystr === null ? null : parseQuery(querystr);
+      return querydict;
+    },
+    set querydict(v) {
+      querydict = v;
+    },
     version: head.version,
-    headers: headersObject(head.rawHeaders),
+    get headers() {
+      return (headers ??= headersObject(head.rawHeaders));
+    },
+    set headers(v) {
+      headers = v;
+    },
     rawheaders: head.rawHeaders,
     datastream,
     httpdid,
