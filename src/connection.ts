@@ -74,6 +74,10 @@ export class Connection {
   private paused = false;
   private stopReading = false;
   private peerEnded = false;
+  private broken = false; // a response was cut short: nothing more may be written
+  private corks = 0; // cork() calls not yet undone
+  private uncorkScheduled = false;
+  private running = 0; // callbacks called and not yet answered
   private destroyed = false;
   private drained = 0;
   // Timestamps (ms) the registration's sweeper compares with the timeouts; 0 = not running.
@@ -113,7 +117,28 @@ export class Connection {
   private onData(chunk: Buffer): void {
     if (this.stopReading) return; // lingering after the last response: drop
     this.parser.push(chunk);
+    // The responses to one read leave in one write: corked until the
+    // callbacks that answer at once (sync, or async within this turn) did.
+    this.socket.cork();
+    this.corks++;
     this.pump();
+    if (this.running === 0) this.uncork();
+    else if (!this.uncorkScheduled) {
+      this.uncorkScheduled = true;
+      setImmediate(this.uncorkLater);
+    }
+  }
+
+  private readonly uncorkLater = (): void => {
+    this.uncorkScheduled = false;
+    this.uncork();
+  };
+
+  private uncork(): void {
+    while (this.corks > 0) {
+      this.corks--;
+      this.socket.uncork();
+    }
   }
 
   private onEnd(): void {
@@ -121,6 +146,10 @@ export class Connection {
     // responses still in flight are written before our side ends). A request
     // cut short here gets a 400 UNEXPECTED_EOF (RFC 9112 §8).
     this.peerEnded = true;
+    // Callbacks still working are told the client is leaving (their signal
+    // fires); what they answer is still written, then our side ends.
+    const leaving = new ClientGoneError('client closed its side of the connection');
+    for (const ex of this.queue) if (ex.result === null) ex.controller?.abort(leaving);
     this.parser.finish();
     if (!this.stopReading) this.pump();
     if (this.queue.length === 0 && !this.writing) this.closeSoon();
@@ -208,7 +237,7 @@ export class Connection {
       // RFC 9110 §10.1.1: an expectation this server cannot meet.
       ex.result = this.answer(417, `unsupported expectation ${JSON.stringify(head.expectOther)}`, true, head.method === 'HEAD');
       ex.closeAfter = true;
-      void this.flush();
+      this.flush();
       return;
     }
     this.invoke(ex);
@@ -217,6 +246,7 @@ export class Connection {
   /** Runs the callback; a throw, a rejection or a bad result becomes a 500. */
   private invoke(ex: Exchange): void {
     ex.callbackSince = Date.now();
+    this.running++;
     let ret: unknown;
     try {
       ret = this.ctx.callback(ex.req!);
@@ -242,6 +272,7 @@ export class Connection {
   }
 
   private settle(ex: Exchange, value: unknown, threw: boolean): void {
+    this.running--;
     ex.callbackSince = 0;
     if (ex.finished || ex.result !== null) return; // the connection went away, or the server answered already
     const head = ex.head!;
@@ -267,7 +298,7 @@ export class Connection {
         ex.result = this.internalError(rctx);
       }
     }
-    void this.flush();
+    this.flush();
   }
 
   /** The generic 500: no detail of the failure reaches the client. */
@@ -302,84 +333,119 @@ export class Connection {
       this.serverAnswer(err.status, text);
       return;
     }
-    void this.flush();
+    this.flush();
   }
 
   /** The reader of `ex`'s datastream wants bytes. */
   private onDemand(ex: Exchange): void {
     if (ex.head!.expectContinue && ex.continueState === CONTINUE_NONE && !ex.bodyDone) {
       ex.continueState = CONTINUE_WANTED;
-      if (this.queue[0] === ex && !this.writing) void this.flush();
+      if (this.queue[0] === ex && !this.writing) this.flush();
     }
     this.pump();
   }
 
   // ---------------------------------------------------------------- output
 
-  /** Writes every ready response at the front of the queue, in order. */
-  private async flush(): Promise<void> {
+  /**
+   * Writes every ready response at the front of the queue, in order:
+   * synchronously while it can (so the responses to one read leave in one
+   * corked write), asynchronously for a streamed message or a full socket.
+   */
+  private flush(): void {
     if (this.writing || this.destroyed) return;
-    this.writing = true;
-    try {
-      while (this.queue.length > 0 && !this.destroyed) {
-        const ex = this.queue[0]!;
-        if (ex.result === null) {
-          if (ex.continueState === CONTINUE_WANTED && !ex.bodyDone) {
-            // RFC 9110 §10.1.1: the client waits for this before sending the content.
-            ex.continueState = CONTINUE_SENT;
-            this.socket.write(CONTINUE_LINE);
-          }
-          break;
+    // `writing` is checked on every turn: completed() pumps, and a callback
+    // answering synchronously may flush (and start a stream) from inside.
+    while (this.queue.length > 0 && !this.destroyed && !this.writing) {
+      const ex = this.queue[0]!;
+      const r = ex.result;
+      if (r === null) {
+        if (ex.continueState === CONTINUE_WANTED && !ex.bodyDone) {
+          // RFC 9110 §10.1.1: the client waits for this before sending the content.
+          ex.continueState = CONTINUE_SENT;
+          this.socket.write(CONTINUE_LINE);
         }
-        this.writingTimeout = ex.timeout;
-        await this.write(ex.result, ex.req);
-        this.queue.shift();
-        ex.finished = true;
-        ex.result.cleanup();
-        if (this.destroyed) return;
-        const closeNow = ex.result.close || ex.closeAfter || (this.ctx.stopping && this.queue.length === 0 && this.bodyTarget === null);
-        if (!ex.bodyDone && ex.stream !== null) {
-          // The response went out before the content was read.
-          if (ex.head!.expectContinue && ex.continueState !== CONTINUE_SENT) {
-            // The client is waiting for 100 Continue that will never come: it must not send the content.
-            this.closeSoon();
-            return;
-          }
-          ex.stream.discard();
-        }
-        if (closeNow) {
-          this.closeSoon();
-          return;
-        }
-        this.pump();
+        break;
       }
-      if ((this.ctx.stopping || this.peerEnded) && this.queue.length === 0 && this.bodyTarget === null) this.closeSoon();
-    } finally {
-      this.writing = false;
-      this.track();
+      if (r.stream !== null) {
+        void this.flushStream(ex, r);
+        return;
+      }
+      const ok = this.writeWhole(r);
+      if (!this.completed(ex, r)) return;
+      if (!ok) {
+        this.writing = true;
+        void this.drain().then(() => {
+          this.writing = false;
+          this.flush();
+        });
+        return;
+      }
     }
+    if (this.writing) return;
+    if ((this.ctx.stopping || this.peerEnded) && this.queue.length === 0 && this.bodyTarget === null) this.closeSoon();
+    this.track();
   }
 
-  /** Writes one response with backpressure. */
+  /** Writes a response whose message is a stream, then goes on with the queue. */
+  private async flushStream(ex: Exchange, r: PreparedResponse): Promise<void> {
+    this.writing = true;
+    this.writingTimeout = ex.timeout;
+    try {
+      await this.write(r, ex.req);
+    } finally {
+      this.writing = false;
+    }
+    if (this.completed(ex, r)) this.flush();
+  }
+
+  /**
+   * A response is on the wire: dequeue it and decide whether the connection
+   * goes on (false: it is closing).
+   */
+  private completed(ex: Exchange, r: PreparedResponse): boolean {
+    this.queue.shift();
+    ex.finished = true;
+    r.cleanup();
+    if (this.destroyed || this.broken) return false;
+    const closeNow = r.close || ex.closeAfter || (this.ctx.stopping && this.queue.length === 0 && this.bodyTarget === null);
+    if (!ex.bodyDone && ex.stream !== null) {
+      // The response went out before the content was read.
+      if (ex.head!.expectContinue && ex.continueState !== CONTINUE_SENT) {
+        // The client is waiting for 100 Continue that will never come: it must not send the content.
+        this.closeSoon();
+        return false;
+      }
+      ex.stream.discard();
+    }
+    if (closeNow) {
+      this.closeSoon();
+      return false;
+    }
+    this.pump();
+    return true;
+  }
+
+  /** Writes a response whose content is known; false when the socket asks to wait for 'drain'. */
+  private writeWhole(r: PreparedResponse): boolean {
+    const sock = this.socket;
+    if (r.head === null) return r.body === null || r.body.length === 0 || sock.write(r.body);
+    if (r.body === null || r.body.length === 0) return sock.write(r.head);
+    if (r.body.length <= 16384) return sock.write(Buffer.concat([r.head, r.body], r.head.length + r.body.length));
+    sock.cork();
+    sock.write(r.head);
+    const ok = sock.write(r.body);
+    sock.uncork();
+    return ok;
+  }
+
+  /** Writes a response whose message is a stream, with backpressure. */
   private async write(r: PreparedResponse, req: RequestDict | null): Promise<void> {
     const sock = this.socket;
-    if (r.stream === null) {
-      const parts = r.head === null ? [r.body ?? Buffer.alloc(0)] : r.body === null || r.body.length === 0 ? [r.head] : [r.head, r.body];
-      const data = parts.length === 1 ? parts[0]! : r.body!.length <= 16384 ? Buffer.concat(parts) : null;
-      if (data !== null) {
-        if (data.length > 0 && !sock.write(data)) await this.drain();
-      } else {
-        sock.cork();
-        sock.write(parts[0]!);
-        const ok = sock.write(parts[1]!);
-        sock.uncork();
-        if (!ok) await this.drain();
-      }
-      return;
-    }
+    const stream = r.stream!;
     if (r.head !== null) sock.write(r.head);
     let sent = 0;
-    const iterator = r.stream[Symbol.asyncIterator]();
+    const iterator = stream[Symbol.asyncIterator]();
     // Whatever ends the response early, the message stream is closed (its finally runs).
     const abandon = async (): Promise<void> => {
       await iterator.return?.().catch(() => {});
@@ -408,10 +474,14 @@ export class Connection {
       if (r.declaredLength !== null && sent !== r.declaredLength) throw new Error(`message shorter (${sent}) than its Content-Length ${r.declaredLength}`);
       if (r.chunked) sock.write('0\r\n\r\n', 'latin1');
     } catch (err) {
-      // The head is on the wire: the framing cannot be saved, only the connection ended.
+      // The head is on the wire: the framing cannot be saved, only the
+      // connection ended — gracefully, so that what was written (and any
+      // earlier responses still corked) reaches the client, which sees the
+      // message cut short (no last chunk, or fewer bytes than announced).
       this.producerSince = 0;
       if (!this.destroyed) this.ctx.report(err, req);
-      this.destroy();
+      this.broken = true;
+      this.closeSoon();
       await abandon();
     }
   }
@@ -548,7 +618,7 @@ export class Connection {
         target.controller!.abort(err);
         target.closeAfter = true;
         if (!(this.writing && this.queue[0] === target)) target.result = this.answer(408, 'the request content did not arrive in time', true, target.head!.method === 'HEAD');
-        void this.flush();
+        this.flush();
         return;
       }
     }
@@ -562,7 +632,7 @@ export class Connection {
         this.ctx.report(err, ex.req);
         ex.result = this.answer(503, 'the request took too long', true, ex.head!.method === 'HEAD');
         ex.closeAfter = true;
-        void this.flush();
+        this.flush();
       }
     }
   }
@@ -575,7 +645,7 @@ export class Connection {
       result: this.answer(status, text, true),
       closeAfter: true, bodyDone: true, continueState: CONTINUE_NONE, finished: false, callbackSince: 0, timeout: null,
     });
-    void this.flush();
+    this.flush();
   }
 }
 
