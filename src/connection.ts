@@ -308,7 +308,10 @@ export class Connection {
 
   /** A short answer of the server's own (parse errors, 417, 408): always closes. */
   private answer(status: number, text: string, close: boolean, headRequest = false): PreparedResponse {
-    return { status, head: errorResponse(status, text, '1.1', headRequest), body: null, stream: null, chunked: false, declaredLength: null, close, cleanup: () => {} };
+    return {
+      status, head: errorResponse(status, text, '1.1', headRequest).toString('latin1'), body: null, bodyText: null, stream: null,
+      chunked: false, declaredLength: null, close, cleanup: () => {},
+    };
   }
 
   private onParseError(err: HttpParseError): void {
@@ -429,11 +432,17 @@ export class Connection {
   /** Writes a response whose content is known; false when the socket asks to wait for 'drain'. */
   private writeWhole(r: PreparedResponse): boolean {
     const sock = this.socket;
-    if (r.head === null) return r.body === null || r.body.length === 0 || sock.write(r.body);
-    if (r.body === null || r.body.length === 0) return sock.write(r.head);
-    if (r.body.length <= 16384) return sock.write(Buffer.concat([r.head, r.body], r.head.length + r.body.length));
+    const head = r.head;
+    if (head === null) {
+      // HTTP/0.9: the content only.
+      if (r.bodyText !== null) return r.bodyText.length === 0 || sock.write(r.bodyText, 'latin1');
+      return r.body === null || r.body.length === 0 || sock.write(r.body);
+    }
+    // ASCII text content goes out with the head as one latin1 string: no Buffer is made.
+    if (r.bodyText !== null) return sock.write(r.bodyText.length === 0 ? head : head + r.bodyText, 'latin1');
+    if (r.body === null || r.body.length === 0) return sock.write(head, 'latin1');
     sock.cork();
-    sock.write(r.head);
+    sock.write(head, 'latin1');
     const ok = sock.write(r.body);
     sock.uncork();
     return ok;
@@ -443,7 +452,7 @@ export class Connection {
   private async write(r: PreparedResponse, req: RequestDict | null): Promise<void> {
     const sock = this.socket;
     const stream = r.stream!;
-    if (r.head !== null) sock.write(r.head);
+    if (r.head !== null) sock.write(r.head, 'latin1');
     let sent = 0;
     const iterator = stream[Symbol.asyncIterator]();
     // Whatever ends the response early, the message stream is closed (its finally runs).

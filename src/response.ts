@@ -48,10 +48,12 @@ export interface ResponseDict {
 /** The response as the connection writes it. */
 export interface PreparedResponse {
   status: number;
-  /** Status line and header section, or null for an HTTP/0.9 response. */
-  head: Buffer | null;
-  /** Content known in advance (null when streamed or absent). */
+  /** Status line and header section as latin1 text, or null for an HTTP/0.9 response. */
+  head: string | null;
+  /** Content known in advance as bytes (null when streamed, absent, or given as `bodyText`). */
   body: Buffer | null;
+  /** Content known in advance as ASCII text (written with the head in one string, no Buffer made), or null. */
+  bodyText: string | null;
   /** Streamed content, or null. */
   stream: AsyncIterable<Buffer> | null;
   /** Stream framing: chunked coding (RFC 9112 §7.1). */
@@ -191,10 +193,15 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
   // The content.
   const msg = r['message'];
   let body: Buffer | null = null;
+  let bodyText: string | null = null;
   let stream: AsyncIterable<Buffer> | null = null;
   let cleanup = (): void => {};
-  if (msg === undefined || msg === null) body = Buffer.alloc(0);
-  else if (typeof msg === 'string') body = Buffer.from(msg, 'utf8');
+  if (msg === undefined || msg === null) bodyText = '';
+  // ASCII text (UTF-8 length equals length) is kept as text: written with the head as one string.
+  else if (typeof msg === 'string') {
+    if (Buffer.byteLength(msg, 'utf8') === msg.length) bodyText = msg;
+    else body = Buffer.from(msg, 'utf8');
+  }
   else if (msg instanceof Uint8Array) body = Buffer.from(msg.buffer, msg.byteOffset, msg.length);
   else if (isObject(msg) && typeof msg[Symbol.asyncIterator] === 'function') {
     // Async iterables first: a Node Readable has read() too, with other semantics.
@@ -228,11 +235,15 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
   // No content for HEAD, 204, 304 (RFC 9110 §6.4.1), nor for a 2xx to CONNECT,
   // which also must not carry Content-Length or Transfer-Encoding (RFC 9110 §8.6,
   // RFC 9112 §6.1); this server does not tunnel, so the connection closes after it.
+  const knownLength = bodyText !== null ? bodyText.length : body !== null ? body.length : null;
   const connect2xx = ctx.method === 'CONNECT' && status < 300;
   const noContent = ctx.method === 'HEAD' || status === 204 || status === 304 || connect2xx;
 
   if (version === '0.9') {
-    return { status, head: null, body: noContent ? null : body, stream: noContent ? null : stream, chunked: false, declaredLength: null, close: true, cleanup };
+    return {
+      status, head: null, body: noContent ? null : body, bodyText: noContent ? null : bodyText, stream: noContent ? null : stream,
+      chunked: false, declaredLength: null, close: true, cleanup,
+    };
   }
 
   // The header section.
@@ -282,32 +293,34 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
   if (noContent) {
     // RFC 9110 §9.3.2: a HEAD response may carry the length a GET would have.
     if (ctx.method === 'HEAD' && status !== 204 && status !== 304) {
-      const len = declaredLength ?? (body !== null && !chunkedAsked ? body.length : null);
+      const len = declaredLength ?? (knownLength !== null && !chunkedAsked ? knownLength : null);
       if (len !== null) head += `Content-Length: ${len}\r\n`;
     }
     body = null;
+    bodyText = null;
     stream = null;
-  } else if (body !== null && declaredLength !== null && declaredLength !== body.length) {
-    throw invalid(`Content-Length ${declaredLength} does not match the message length ${body.length}`);
-  } else if (body !== null && !chunkedAsked) {
-    head += `Content-Length: ${body.length}\r\n`;
+  } else if (knownLength !== null && declaredLength !== null && declaredLength !== knownLength) {
+    throw invalid(`Content-Length ${declaredLength} does not match the message length ${knownLength}`);
+  } else if (knownLength !== null && !chunkedAsked) {
+    head += `Content-Length: ${knownLength}\r\n`;
   } else if (stream !== null && declaredLength !== null && !chunkedAsked) {
     head += `Content-Length: ${declaredLength}\r\n`;
   } else if (version === '1.1') {
     // A stream of unknown length, or chunked asked for explicitly.
-    if (body !== null) {
-      const b = body;
+    if (knownLength !== null) {
+      const b = body ?? Buffer.from(bodyText!, 'latin1');
       stream = (async function* () {
         if (b.length > 0) yield b;
       })();
       body = null;
+      bodyText = null;
     }
     chunked = true;
     declaredLength = null;
     head += 'Transfer-Encoding: chunked\r\n';
   } else {
     // HTTP/1.0 cannot chunk: the end of the connection ends the content (RFC 9112 §6.3 rule 8).
-    if (body !== null) head += `Content-Length: ${body.length}\r\n`;
+    if (knownLength !== null) head += `Content-Length: ${knownLength}\r\n`;
     else close = true;
     declaredLength = null;
   }
@@ -318,8 +331,9 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
   head += '\r\n';
   return {
     status,
-    head: Buffer.from(head, 'latin1'),
+    head,
     body,
+    bodyText,
     stream,
     chunked,
     declaredLength: stream !== null ? declaredLength : null,

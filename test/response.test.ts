@@ -9,7 +9,8 @@ const GET11: ResponseContext = { method: 'GET', version: '1.1', keepAlive: true 
 const GET10: ResponseContext = { method: 'GET', version: '1.0', keepAlive: false };
 const HEAD11: ResponseContext = { method: 'HEAD', version: '1.1', keepAlive: true };
 
-const headOf = (r: PreparedResponse): string => r.head?.toString('latin1') ?? '';
+const headOf = (r: PreparedResponse): string => r.head ?? '';
+const bodyOf = (r: PreparedResponse): string | undefined => r.bodyText ?? r.body?.toString();
 async function streamed(r: PreparedResponse): Promise<string> {
   const parts: Buffer[] = [];
   for await (const c of r.stream!) parts.push(c);
@@ -19,7 +20,12 @@ async function streamed(r: PreparedResponse): Promise<string> {
 t.test('framing decisions', async (t) => {
   const text = prepareResponse({ statuscode: 200, message: 'hi' }, GET11);
   t.match(headOf(text), /^HTTP\/1\.1 200 OK\r\nDate: .+\r\nContent-Length: 2\r\n\r\n$/);
-  t.equal(text.body?.toString(), 'hi');
+  t.equal(bodyOf(text), 'hi');
+  t.equal(text.body, null, 'ASCII text stays text (written with the head)');
+  const utf8 = prepareResponse({ statuscode: 200, message: 'héllo' }, GET11);
+  t.match(headOf(utf8), /Content-Length: 6\r\n/, 'non-ASCII text: UTF-8 bytes counted');
+  t.equal(utf8.body?.toString('utf8'), 'héllo');
+  t.equal(utf8.bodyText, null);
   t.equal(text.close, false);
 
   const bytes = prepareResponse({ statuscode: 200, message: new Uint8Array([104, 105]) }, GET11);
@@ -63,7 +69,7 @@ t.test('framing decisions', async (t) => {
 t.test('no content for HEAD, 204, 304', async (t) => {
   const head = prepareResponse({ statuscode: 200, message: 'four' }, HEAD11);
   t.match(headOf(head), /Content-Length: 4\r\n/);
-  t.equal(head.body, null);
+  t.equal(bodyOf(head), undefined);
   const headStream = prepareResponse({ statuscode: 200, message: ['x'] }, HEAD11);
   t.notMatch(headOf(headStream), /Content-Length|Transfer-Encoding/);
   t.equal(headStream.stream, null);
@@ -72,14 +78,14 @@ t.test('no content for HEAD, 204, 304', async (t) => {
   for (const status of [204, 304]) {
     const r = prepareResponse({ statuscode: status, message: 'ignored' }, GET11);
     t.notMatch(headOf(r), /Content-Length|Transfer-Encoding/, `${status}: no framing fields`);
-    t.equal(r.body, null);
+    t.equal(bodyOf(r), undefined);
   }
 });
 
 t.test('HTTP/0.9 answers are the body only', async (t) => {
   const r = prepareResponse({ statuscode: 200, message: 'raw' }, { method: 'GET', version: '0.9', keepAlive: false });
   t.equal(r.head, null);
-  t.equal(r.body?.toString(), 'raw');
+  t.equal(bodyOf(r), 'raw');
   t.equal(r.close, true);
   const asked = prepareResponse({ statuscode: 200, version: '0.9', message: 'raw' }, GET11);
   t.equal(asked.head, null, 'a callback may ask for 0.9');
