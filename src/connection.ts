@@ -45,8 +45,6 @@ interface Exchange {
   finished: boolean;
   /** When the callback was called (0 once it answered). */
   callbackSince: number;
-  /** Per-request timeout overrides set through `req.setTimeout`, or null for the server's. */
-  timeout: number | null;
 }
 
 /** The client went away: what a pending datastream read rejects with. */
@@ -222,14 +220,11 @@ export class Connection {
     const ex: Exchange = {
       head, req: null, stream: null, controller, result: null,
       closeAfter: !head.keepAlive || head.upgrade, bodyDone: false, continueState: CONTINUE_NONE, finished: false,
-      callbackSince: 0, timeout: null,
+      callbackSince: 0,
     };
     const stream = new DataStream(this.ctx.options.highWaterMark, () => this.onDemand(ex));
     ex.stream = stream;
-    ex.req = buildRequest(head, stream, this.ctx.id, this.remoteAddress, this.remotePort, controller, (ms) => {
-      if (typeof ms !== 'number' || !(ms >= 0)) throw new TypeError('setTimeout(ms): ms must be a non-negative number (0 = no timeout)');
-      ex.timeout = ms;
-    });
+    ex.req = buildRequest(head, stream, this.ctx.id, this.remoteAddress, this.remotePort, controller);
     this.queue.push(ex);
     this.bodyTarget = ex;
     this.bodySince = Date.now();
@@ -393,7 +388,7 @@ export class Connection {
   /** Writes a response whose message is a stream, then goes on with the queue. */
   private async flushStream(ex: Exchange, r: PreparedResponse): Promise<void> {
     this.writing = true;
-    this.writingTimeout = ex.timeout;
+    this.writingTimeout = ex.controller?.timeout ?? null;
     try {
       await this.write(r, ex.req);
     } finally {
@@ -613,7 +608,7 @@ export class Connection {
     }
     const target = this.bodyTarget;
     if (target !== null && !this.paused) {
-      const limit = target.timeout ?? o.bodyTimeout;
+      const limit = target.controller?.timeout ?? o.bodyTimeout;
       if (limit > 0 && now - this.bodySince > limit && target.finished) {
         // The unread rest of an answered request stopped arriving: just close.
         this.closeSoon();
@@ -633,7 +628,7 @@ export class Connection {
     }
     for (const ex of this.queue) {
       if (ex.callbackSince === 0 || ex.result !== null) continue;
-      const limit = ex.timeout ?? o.callbackTimeout;
+      const limit = ex.controller?.timeout ?? o.callbackTimeout;
       if (limit > 0 && now - ex.callbackSince > limit) {
         const err = new RequestTimeoutError('ERR_CALLBACK_TIMEOUT', `the callback did not answer within ${limit} ms (callbackTimeout)`);
         ex.callbackSince = 0;
@@ -652,7 +647,7 @@ export class Connection {
     this.queue.push({
       head: null, req: null, stream: null, controller: null,
       result: this.answer(status, text, true),
-      closeAfter: true, bodyDone: true, continueState: CONTINUE_NONE, finished: false, callbackSince: 0, timeout: null,
+      closeAfter: true, bodyDone: true, continueState: CONTINUE_NONE, finished: false, callbackSince: 0,
     });
     this.flush();
   }

@@ -206,6 +206,8 @@ export class LazyAbort {
   private controller: AbortController | null = null;
   private reason: unknown = undefined;
   private fired = false;
+  /** The request's own timeout set through `req.setTimeout` (ms, 0 = none), or null for the server's. */
+  timeout: number | null = null;
 
   get signal(): AbortSignal {
     if (this.controller === null) {
@@ -262,6 +264,28 @@ export function headersObject(raw: RawHeader[]): Record<string, string> {
   return out;
 }
 
+/** Where a request dictionary keeps its control object (not enumerable as data: a symbol). */
+const CONTROL = Symbol('repy-http.request');
+
+/**
+ * The prototype of every request dictionary: `signal` and `setTimeout` live
+ * here, so the dictionary's own properties are exactly its data (what
+ * JSON.stringify and Object.keys see) and no closure is made per request.
+ */
+const REQUEST_PROTO: object = Object.create(Object.prototype, {
+  signal: {
+    get(this: { [CONTROL]: LazyAbort }) {
+      return this[CONTROL].signal;
+    },
+  },
+  setTimeout: {
+    value(this: { [CONTROL]: LazyAbort }, ms: number): void {
+      if (typeof ms !== 'number' || !(ms >= 0)) throw new TypeError('setTimeout(ms): ms must be a non-negative number (0 = no timeout)');
+      this[CONTROL].timeout = ms;
+    },
+  },
+});
+
 /** Builds the request dictionary from a parsed head. */
 export function buildRequest(
   head: RequestHead,
@@ -269,41 +293,22 @@ export function buildRequest(
   httpdid: number,
   remoteipstr: string,
   remoteportnum: number,
-  abort: LazyAbort,
-  setTimeout: (ms: number) => void,
+  control: LazyAbort,
 ): RequestDict {
   const q = head.target.indexOf('?');
   const querystr = q === -1 ? null : head.target.slice(q + 1);
-  // headers and querydict are computed on first use (many callbacks never
-  // look), then kept; they behave as plain data (enumerable, JSON-able).
-  let headers: Record<string, string> | null = null;
-  let querydict: Record<string, string | null> | null | undefined;
-  return {
-    verb: head.method,
-    path: q === -1 ? head.target : head.target.slice(0, q),
-    querystr,
-    get querydict() {
-      if (querydict === undefined) querydict = querystr === null ? null : parseQuery(querystr);
-      return querydict;
-    },
-    set querydict(v) {
-      querydict = v;
-    },
-    version: head.version,
-    get headers() {
-      return (headers ??= headersObject(head.rawHeaders));
-    },
-    set headers(v) {
-      headers = v;
-    },
-    rawheaders: head.rawHeaders,
-    datastream,
-    httpdid,
-    remoteipstr,
-    remoteportnum,
-    get signal() {
-      return abort.signal;
-    },
-    setTimeout,
-  };
+  const req = Object.create(REQUEST_PROTO) as RequestDict & { [CONTROL]: LazyAbort };
+  req.verb = head.method;
+  req.path = q === -1 ? head.target : head.target.slice(0, q);
+  req.querystr = querystr;
+  req.querydict = querystr === null ? null : parseQuery(querystr);
+  req.version = head.version;
+  req.headers = headersObject(head.rawHeaders);
+  req.rawheaders = head.rawHeaders;
+  req.datastream = datastream;
+  req.httpdid = httpdid;
+  req.remoteipstr = remoteipstr;
+  req.remoteportnum = remoteportnum;
+  req[CONTROL] = control;
+  return req;
 }
