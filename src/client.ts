@@ -37,6 +37,9 @@ import {
   HttpTimeoutError,
 } from './client-errors.js';
 
+/** The longest delay Node's timers hold; a longer one would fire at once. */
+const MAX_TIMER = 0x7fffffff;
+
 export * from './client-errors.js';
 
 /** One allow-list entry: a host name or address (`'*'`: any) and a port (`'*'`: any). */
@@ -587,13 +590,14 @@ class Exchange {
       this.rejectHead = reject;
     });
     const left = this.deadline - Date.now();
-    if (Number.isFinite(left)) {
+    // Node's timers hold at most 2^31-1 ms (a longer delay fires at once): beyond that, no deadline.
+    if (left <= MAX_TIMER) {
       // After redirects the deadline may have passed already: the timer then fires at once.
       this.totalTimer = setTimeout(() => this.fail(new HttpTimeoutError('ETIMEDOUT_TOTAL', this.o.totalTimeout, this.req.url)), Math.max(0, left));
       this.totalTimer.unref();
     }
     const [host, port] = this.o.proxy ?? [this.req.hostname, this.req.port];
-    if (Number.isFinite(this.o.connectTimeout)) {
+    if (this.o.connectTimeout <= MAX_TIMER) {
       this.connectTimer = setTimeout(() => this.fail(new HttpTimeoutError('ETIMEDOUT_CONNECT', this.o.connectTimeout, this.req.url)), this.o.connectTimeout);
       this.connectTimer.unref();
     }
@@ -718,7 +722,7 @@ class Exchange {
 
   private armIdle(): void {
     this.clearIdle();
-    if (this.finished || this.paused || !Number.isFinite(this.o.idleTimeout)) return;
+    if (this.finished || this.paused || !(this.o.idleTimeout <= MAX_TIMER)) return;
     this.idleTimer = setTimeout(() => this.fail(new HttpTimeoutError('ETIMEDOUT_IDLE', this.o.idleTimeout, this.req.url)), this.o.idleTimeout);
     this.idleTimer.unref();
   }

@@ -607,7 +607,9 @@ export class Connection {
       return;
     }
     const target = this.bodyTarget;
-    if (target !== null && !this.paused) {
+    // Not while the client rightly holds the content back, waiting for a 100 Continue (RFC 9110 §10.1.1).
+    const held = target !== null && target.head!.expectContinue && target.continueState !== CONTINUE_SENT;
+    if (target !== null && !this.paused && !held) {
       const limit = target.controller?.timeout ?? o.bodyTimeout;
       if (limit > 0 && now - this.bodySince > limit && target.finished) {
         // The unread rest of an answered request stopped arriving: just close.

@@ -1507,8 +1507,10 @@ export class ResponseParser extends MessageParser<ResponseHead> {
    * whatever its framing fields say, RFC 9112 §6.3 rule 1), or a CONNECT.
    */
   expectNoBody(method: 'HEAD' | 'CONNECT' = 'HEAD'): void {
-    this.noBody = true;
-    this.connectRequest = method === 'CONNECT';
+    // HEAD: no response has content. CONNECT: only a 2xx (the tunnel) has
+    // none; a 407 or 502 to it is framed as usual (RFC 9112 §6.3 rule 2).
+    if (method === 'CONNECT') this.connectRequest = true;
+    else this.noBody = true;
   }
 
   protected checkVersion(versionOffset: number): { code: ParseErrorCode; offset: number } | null {
@@ -1522,7 +1524,7 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     const http11 = this.versionMinor >= 1;
     const informational = status < 200;
     // RFC 9112 §6.3 rules 1 and 2: no content for HEAD, 1xx, 204, 304, and a 2xx to CONNECT.
-    const noContent = informational || status === 204 || status === 304 || this.noBody;
+    const noContent = informational || status === 204 || status === 304 || this.noBody || (this.connectRequest && status >= 200 && status < 300);
     const tunnel = (this.connectRequest && status >= 200 && status < 300) || status === 101;
     // The framing fields of a response without content are ignored (RFC 9112 §6.3 rules 1-2).
     if (!noContent && !tunnel) {

@@ -5,6 +5,8 @@ import { createReadStream, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseMessages } from '../src/inspect.js';
+import { ResponseParser } from '../src/parser.js';
+import { getString } from '../src/client.js';
 import { registerCallback, stopCallback, boundAddress } from '../src/server.js';
 import { Client, exchange, serve, sleep } from './helpers/wire.js';
 
@@ -108,4 +110,45 @@ t.test('a message stream that stops producing is cut at callbackTimeout, and clo
   t.ok(c.closed, 'the connection is cut');
   t.match(c.received.toString('latin1'), /first/);
   t.same(errors.map((e) => e.code), ['ERR_CALLBACK_TIMEOUT']);
+});
+
+t.test('bodyTimeout does not run while the client waits for 100 Continue', async (t) => {
+  const { port } = await serve(t, async (req) => {
+    await sleep(400); // longer than bodyTimeout, before reading
+    const b = await req.datastream.read();
+    return { statuscode: 200, message: b.toString() };
+  }, { bodyTimeout: 150 });
+  const c = new Client(port);
+  await c.ready;
+  c.write(`PUT / HTTP/1.1\r\n${H}Expect: 100-continue\r\nContent-Length: 5\r\n\r\n`);
+  await c.until((b) => b.includes('100 Continue'), 3000);
+  c.write('hello');
+  const [r] = await c.responses(1);
+  t.equal(r!.status, 200);
+  t.equal(r!.body, 'hello');
+  c.destroy();
+});
+
+t.test('ResponseParser after CONNECT: a non-2xx answer keeps its content', async (t) => {
+  const p = new ResponseParser();
+  p.expectNoBody('CONNECT');
+  p.push(Buffer.from('HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 5\r\n\r\nnope!'));
+  const types: string[] = [];
+  let body = '';
+  for (let ev = p.next(); ev.type !== 'partial'; ev = p.next()) {
+    types.push(ev.type);
+    if (ev.type === 'data') body += ev.data.toString();
+  }
+  t.same(types, ['head', 'data', 'end']);
+  t.equal(body, 'nope!');
+  t.notOk(p.upgraded);
+});
+
+t.test('client timeouts beyond 2^31-1 ms mean no deadline (not 1 ms)', async (t) => {
+  const { port } = await serve(t, async () => {
+    await sleep(50);
+    return { statuscode: 200, message: 'slow but fine' };
+  });
+  const text = await getString(`http://127.0.0.1:${port}/`, { idleTimeout: 3e9, connectTimeout: 3e9, totalTimeout: 3e9 });
+  t.equal(text, 'slow but fine');
 });
