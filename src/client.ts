@@ -36,6 +36,7 @@ import {
   HttpBrokenServerError, HttpConnectionError, HttpForbiddenError, HttpRedirectError, HttpResponseTooLargeError,
   HttpTimeoutError,
 } from './client-errors.js';
+import { ContentQueue } from './content.js';
 
 /** The longest delay Node's timers hold; a longer one would fire at once. */
 const MAX_TIMER = 0x7fffffff;
@@ -346,116 +347,21 @@ function requestHead(p: Prepared, proxy: boolean): Buffer {
 // ------------------------------------------------------------ the response
 
 /**
- * The response content as it arrives: a queue of chunks with backpressure
- * (`full` tells the exchange to pause the socket; `onDemand` resumes it).
- * Unlike the server's DataStream, an error does not drop what was buffered:
- * the bytes that arrived before it are read first, then the error.
+ * The response content as it arrives (the shared ContentQueue). Unlike the
+ * server's DataStream, an error does not drop what was buffered: the bytes
+ * that arrived before it are read first, then the error.
  */
-class ResponseBody implements AsyncIterable<Buffer> {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  private ended = false;
-  private error: Error | null = null;
-  private waiter: (() => void) | null = null;
-  private want = 0;
-  trailers: RawHeader[] = [];
-
-  constructor(private readonly onDemand: () => void) {}
-
-  get full(): boolean {
-    return this.buffered >= Math.max(HIGH_WATER_MARK, this.want);
-  }
-
-  push(data: Buffer): void {
-    this.chunks.push(data);
-    this.buffered += data.length;
-    this.wake();
-  }
-
-  end(trailers: RawHeader[]): void {
-    this.ended = true;
-    this.trailers = trailers;
-    this.wake();
-  }
-
-  /** The content is broken: reads reject with `err` once the bytes before it are read. */
-  fail(err: Error): void {
-    if (this.ended || this.error !== null) return;
-    this.error = err;
-    this.wake();
+class ResponseBody extends ContentQueue {
+  constructor(onDemand: () => void) {
+    super(HIGH_WATER_MARK, onDemand, true);
   }
 
   /** The response was closed: drop everything; reads reject with `err`. */
   discard(err: Error): void {
-    this.chunks = [];
-    this.buffered = 0;
+    this.drop();
     this.ended = false;
     this.error = err;
     this.wake();
-  }
-
-  private wake(): void {
-    const w = this.waiter;
-    this.waiter = null;
-    w?.();
-  }
-
-  /** Waits until `n` bytes are buffered, or the end, or an error. */
-  private async fill(n: number): Promise<void> {
-    while (this.buffered < n && !this.ended && this.error === null) {
-      this.want = n;
-      const p = new Promise<void>((resolve) => {
-        this.waiter = resolve;
-      });
-      this.onDemand();
-      await p;
-    }
-    this.want = 0;
-  }
-
-  private take(n: number): Buffer {
-    if (n >= this.buffered) {
-      const out = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
-      this.chunks = [];
-      this.buffered = 0;
-      return out;
-    }
-    const parts: Buffer[] = [];
-    let need = n;
-    while (need > 0) {
-      const c = this.chunks[0]!;
-      if (c.length <= need) {
-        parts.push(c);
-        this.chunks.shift();
-        need -= c.length;
-      } else {
-        parts.push(c.subarray(0, need));
-        this.chunks[0] = c.subarray(need);
-        need = 0;
-      }
-    }
-    this.buffered -= n;
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
-  }
-
-  /**
-   * `n` bytes (fewer only at the end, or just before an error), or the
-   * whole rest without `n`; empty at the end.
-   */
-  async read(n?: number): Promise<Buffer> {
-    if (n === 0) return Buffer.alloc(0);
-    await this.fill(n ?? Infinity);
-    if (this.error !== null && (n === undefined || this.buffered === 0)) throw this.error;
-    return this.take(n ?? this.buffered);
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    for (;;) {
-      await this.fill(1);
-      if (this.buffered > 0) yield this.take(this.chunks[0]!.length);
-      else if (this.error !== null) throw this.error;
-      else return;
-    }
   }
 }
 

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { ContentQueue } from './content.js';
 import type { RawHeader, RequestHead } from './parser.js';
 import { parseQuery, setOwn } from './url.js';
 
@@ -19,28 +20,18 @@ import { parseQuery, setOwn } from './url.js';
  * for await (const chunk of req.datastream) total += chunk.length;
  * const first10 = await req.datastream.read(10);
  */
-export class DataStream implements AsyncIterable<Buffer> {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  private ended = false;
-  private error: Error | null = null;
-  private waiter: { want: number; resolve: () => void } | null = null;
+export class DataStream extends ContentQueue {
   private discarding = false;
-  /** Bytes handed to the reader so far. */
-  bytesRead = 0;
   /** Content bytes that arrived so far (read, buffered or dropped). */
   received = 0;
-  /** Trailer fields (chunked requests), available once the content is read to its end. */
-  trailers: RawHeader[] = [];
 
   /**
    * @param highWaterMark buffered bytes above which the connection stops reading the socket
    * @param onDemand called when the reader wants bytes (resume reading, send 100 Continue)
    */
-  constructor(
-    private readonly highWaterMark: number,
-    private readonly onDemand: () => void,
-  ) {}
+  constructor(highWaterMark: number, onDemand: () => void) {
+    super(highWaterMark, onDemand, false);
+  }
 
   /** True once every byte of the content has arrived (read or not). */
   get complete(): boolean {
@@ -48,108 +39,20 @@ export class DataStream implements AsyncIterable<Buffer> {
   }
 
   /** True when the connection should stop feeding until the reader catches up. */
-  get full(): boolean {
-    return !this.discarding && this.buffered >= Math.max(this.highWaterMark, this.waiter?.want ?? 0);
+  override get full(): boolean {
+    return !this.discarding && super.full;
   }
 
   /** The connection delivers content bytes. */
-  push(data: Buffer): void {
+  override push(data: Buffer): void {
     this.received += data.length;
-    if (this.discarding) return;
-    this.chunks.push(data);
-    this.buffered += data.length;
-    this.wake();
-  }
-
-  /** The connection signals the end of the content. */
-  end(trailers: RawHeader[]): void {
-    this.ended = true;
-    this.trailers = trailers;
-    this.wake();
-  }
-
-  /** The content is broken: pending and later reads reject with `err`. */
-  fail(err: Error): void {
-    if (this.ended) return;
-    this.error = err;
-    this.chunks = [];
-    this.buffered = 0;
-    this.wake();
+    if (!this.discarding) super.push(data);
   }
 
   /** The response is done: drop what is buffered and what still arrives. Returns the bytes dropped. */
   discard(): number {
     this.discarding = true;
-    const dropped = this.buffered;
-    this.chunks = [];
-    this.buffered = 0;
-    return dropped;
-  }
-
-  private wake(): void {
-    const w = this.waiter;
-    if (w !== null && (this.buffered >= w.want || this.ended || this.error !== null)) {
-      this.waiter = null;
-      w.resolve();
-    }
-  }
-
-  private take(n: number): Buffer {
-    let out: Buffer;
-    if (n >= this.buffered) {
-      out = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
-      this.chunks = [];
-    } else {
-      const parts: Buffer[] = [];
-      let need = n;
-      while (need > 0) {
-        const c = this.chunks[0]!;
-        if (c.length <= need) {
-          parts.push(c);
-          this.chunks.shift();
-          need -= c.length;
-        } else {
-          parts.push(c.subarray(0, need));
-          this.chunks[0] = c.subarray(need);
-          need = 0;
-        }
-      }
-      out = parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
-    }
-    this.buffered -= out.length;
-    this.bytesRead += out.length;
-    return out;
-  }
-
-  private async waitFor(want: number): Promise<void> {
-    while (this.error === null && !this.ended && this.buffered < want) {
-      if (this.waiter !== null) throw new Error('datastream: a read is already pending');
-      const p = new Promise<void>((resolve) => {
-        this.waiter = { want, resolve };
-      });
-      this.onDemand();
-      await p;
-    }
-    if (this.error !== null) throw this.error;
-  }
-
-  /**
-   * Reads `n` bytes (fewer only at the end), or the whole rest without `n`.
-   * Resolves with an empty Buffer once the content is exhausted.
-   */
-  async read(n?: number): Promise<Buffer> {
-    if (n !== undefined && (!Number.isInteger(n) || n < 0)) throw new TypeError('datastream.read(n): n must be a non-negative integer');
-    if (n === 0) return Buffer.alloc(0);
-    await this.waitFor(n ?? Infinity);
-    return this.take(n ?? this.buffered);
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    for (;;) {
-      await this.waitFor(1);
-      if (this.buffered === 0) return;
-      yield this.take(this.chunks[0]!.length);
-    }
+    return this.drop();
   }
 }
 
