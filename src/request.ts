@@ -33,11 +33,6 @@ export class DataStream extends ContentQueue {
     super(highWaterMark, onDemand, false);
   }
 
-  /** True once every byte of the content has arrived (read or not). */
-  get complete(): boolean {
-    return this.ended;
-  }
-
   /** True when the connection should stop feeding until the reader catches up. */
   override get full(): boolean {
     return !this.discarding && super.full;
