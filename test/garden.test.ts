@@ -27,6 +27,7 @@ import { parseMessages, type ParseOutcome } from '../src/inspect.js';
 import { PARSE_ERRORS, type ParseErrorCode } from '../src/errors.js';
 import type { ParserOptions, RequestHead } from '../src/parser.js';
 import type { RequestDict } from '../src/request.js';
+import { normOutcome } from './helpers/outcome.js';
 
 interface GardenCase {
   id: string;
@@ -240,16 +241,6 @@ const TABLE: Row[] = [
 const garden = loadJsonl<GardenCase>('http-garden-trophies.jsonl');
 const shortId = (c: GardenCase): string => c.id.replace('http-garden/TROPHIES.md#', '');
 
-/** A stable picture of an outcome, to compare splits with the whole. */
-function norm(r: ParseOutcome): string {
-  return JSON.stringify({
-    e: r.error?.toJSON() ?? null,
-    m: r.messages.map((m) => ({ h: m.head, b: m.body.toString('latin1'), t: m.trailers, c: m.complete })),
-    u: r.upgraded,
-    c: r.consumed,
-    p: r.partial,
-  });
-}
 
 function checkMessages(t: Test, r: ParseOutcome, want: Msg[], label: string, x: Extra): void {
   t.equal(r.messages.length, want.length, `${label}: exactly ${want.length} message(s) begun — nothing smuggled`, x);
@@ -281,11 +272,11 @@ function checkParse(t: Test, raw: Buffer, o: Outcome, opts: ParserOptions, label
     t.equal(r.partial, o.verdict === 'incomplete', `${label}: ${o.verdict === 'incomplete' ? 'waiting for more bytes' : 'nothing pending'}`, x);
   }
   checkMessages(t, r, o.messages ?? [], label, x);
-  const want = norm(r);
+  const want = normOutcome(r);
   let diffs = 0;
-  for (let k = 1; k < raw.length; k++) if (norm(parseMessages(raw, { ...opts, splitAt: [k] })) !== want) diffs++;
+  for (let k = 1; k < raw.length; k++) if (normOutcome(parseMessages(raw, { ...opts, splitAt: [k] })) !== want) diffs++;
   t.equal(diffs, 0, `${label}: same answer at each of the ${raw.length - 1} split points`, x);
-  t.equal(norm(parseMessages(raw, { ...opts, split: 1 })), want, `${label}: same answer byte by byte`, x);
+  t.equal(normOutcome(parseMessages(raw, { ...opts, split: 1 })), want, `${label}: same answer byte by byte`, x);
   if (o.then) {
     const done = parseMessages(Buffer.concat([raw, Buffer.from(o.then.bytes, 'latin1')]), opts);
     t.equal(verdictOf(done), 'accept', `${label}: complete once ${JSON.stringify(o.then.bytes)} follows`, x);

@@ -14,12 +14,13 @@
 // server's own output (prepareResponse), and three socket tests for the
 // rules that only a connection can show (§6.3 rule 6, §9.3).
 import t, { type Test } from 'tap';
-import { parseMessages, type ParseOutcome } from '../src/inspect.js';
+import { parseMessages } from '../src/inspect.js';
 import { ResponseParser, type ParserOptions, type RequestHead, type ResponseHead } from '../src/parser.js';
 import type { ParseErrorCode } from '../src/errors.js';
 import { prepareResponse, type ResponseContext } from '../src/response.js';
 import type { RequestDict } from '../src/request.js';
 import { Client, parseReplies, serve } from './helpers/wire.js';
+import { normOutcome } from './helpers/outcome.js';
 
 interface Msg {
   method?: string;
@@ -206,15 +207,6 @@ const ROWS: Row[] = [
   // test/server.test.ts 'pipelined requests are answered in order when callbacks finish out of order'
 ];
 
-function norm(r: ParseOutcome): string {
-  return JSON.stringify({
-    e: r.error?.toJSON() ?? null,
-    m: r.messages.map((m) => ({ h: m.head, b: m.body.toString('latin1'), t: m.trailers, c: m.complete })),
-    u: r.upgraded,
-    c: r.consumed,
-    p: r.partial,
-  });
-}
 
 /** Every cut point of a short input; of a long one (the 8 KiB request lines), both ends and a sample between. */
 function cutPoints(n: number, from = 1): number[] {
@@ -257,11 +249,11 @@ function check(t: Test, row: Row, x: Extra): void {
   let prefixErrors = 0;
   for (const k of [0, ...cutPoints(cleanUpTo)]) if (parseMessages(raw.subarray(0, k), opts).error) prefixErrors++;
   t.equal(prefixErrors, 0, 'no clean prefix is an error', x);
-  const want = norm(whole);
+  const want = normOutcome(whole);
   let diffs = 0;
-  for (const k of cutPoints(raw.length)) if (norm(parseMessages(raw, { ...opts, splitAt: [k] })) !== want) diffs++;
+  for (const k of cutPoints(raw.length)) if (normOutcome(parseMessages(raw, { ...opts, splitAt: [k] })) !== want) diffs++;
   t.equal(diffs, 0, 'same answer at every split point', x);
-  t.equal(norm(parseMessages(raw, { ...opts, split: 1 })), want, 'same answer byte by byte', x);
+  t.equal(normOutcome(parseMessages(raw, { ...opts, split: 1 })), want, 'same answer byte by byte', x);
 }
 
 t.test('RFC 9112 / RFC 9110 recipient requirements, byte by byte', async (t) => {
