@@ -345,6 +345,8 @@ abstract class MessageParser<H extends HeadBase> {
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    // The same Buffer pushed again may hold new bytes: its cached string is stale.
+    if (b === this.winBuf) this.winBuf = null;
     if (this.cur === null) {
       this.cur = b;
       this.pos = 0;
@@ -967,8 +969,8 @@ abstract class MessageParser<H extends HeadBase> {
 
   /**
    * The whole-head fast path, for a head that arrived complete in one
-   * chunk (the common case). One native search for the empty line, one
-   * string for the whole head, two regular expressions that accept exactly
+   * chunk (the common case). One string for the whole head (one per chunk,
+   * shared by pipelined heads), two regular expressions that accept exactly
    * the grammar the byte scanner accepts (RFC 9112 §3, §4, §5), then
    * substrings. Anything the expressions do not accept — an error, a bare
    * LF, leading empty lines, HTTP/0.9, a limit reached — returns undefined
@@ -988,18 +990,14 @@ abstract class MessageParser<H extends HeadBase> {
     }
     const w = this.win;
     const at = i - this.winFrom; // where this head starts in w
-    const end = w.indexOf('\r\n\r\n', at);
-    if (end === -1) return undefined;
     const re = this.isRequest ? REQUEST_LINE : STATUS_LINE;
     re.lastIndex = at;
     const start = re.exec(w);
     if (start === null) return undefined;
     const rlEnd = at + start[0].length - 2;
-    // The byte scanner's budgets, exactly: the start line's content at most
-    // maxRequestLineSize; every byte of the field section but the LFs after
-    // CRs — so up to the final CR at end + 2 — before sectionStart + maxHeaderSize.
-    if (rlEnd - at > o.maxRequestLineSize || end - rlEnd >= o.maxHeaderSize) return undefined;
-    // Field lines: one sticky expression per line that checks and cuts it.
+    if (rlEnd - at > o.maxRequestLineSize) return undefined;
+    // Field lines: one sticky expression per line that checks and cuts it,
+    // until the empty line (or a line it refuses, or the end of the window).
     const lines: RawHeader[] = [];
     let p = rlEnd + 2;
     FIELD_LINE.lastIndex = p;
@@ -1008,7 +1006,14 @@ abstract class MessageParser<H extends HeadBase> {
       lines.push([m[1]!, m[2]!]);
       p = FIELD_LINE.lastIndex;
     }
-    if (p !== end + 2) return undefined; // a line the expression refused: the scanner says why
+    // Not at the empty line: a refused line or a head that goes on past this
+    // chunk — the scanner says which.
+    if (w.charCodeAt(p) !== CR || w.charCodeAt(p + 1) !== LF) return undefined;
+    const end = p - 2; // where "\r\n\r\n" starts
+    // The byte scanner's budgets, exactly: the start line's content at most
+    // maxRequestLineSize (above); every byte of the field section but the LFs
+    // after CRs — so up to the final CR at end + 2 — before sectionStart + maxHeaderSize.
+    if (end - rlEnd >= o.maxHeaderSize) return undefined;
     this.msgStart = base + i;
     if (this.isRequest) {
       this.startLine.push(start[1]!, start[2]!);

@@ -338,3 +338,17 @@ t.test('ResponseParser.expectNoBody for CONNECT: a 2xx is a tunnel', async (t) =
   t.ok(p.upgraded);
   t.equal(p.takeRemaining().toString(), 'tunnel');
 });
+
+t.test('a Buffer reused for new bytes is parsed anew (no stale cached string)', async (t) => {
+  const p = new RequestParser();
+  const buf = Buffer.from('GET /aaaa HTTP/1.1\r\nHost: a\r\n\r\n');
+  p.push(buf);
+  const first = p.next();
+  p.next();
+  buf.write('GET /bbbb HTTP/1.1\r\nHost: b\r\n\r\n');
+  p.push(buf);
+  const second = p.next();
+  t.equal(first.type === 'head' ? first.head.target : null, '/aaaa');
+  t.equal(second.type === 'head' ? second.head.target : null, '/bbbb');
+  t.same(second.type === 'head' ? second.head.rawHeaders : null, [['Host', 'b']]);
+});
