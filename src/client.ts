@@ -220,6 +220,15 @@ interface Prepared {
   fields: RawHeader[];
 }
 
+/** Where a request goes: the URL, host, port, authority and request-target of a parsed http URL. */
+function addressOf(
+  u: { authority: string; hostname: string; port: number; path: string },
+  query: string,
+): { url: string; hostname: string; port: number; authority: string; pathQuery: string } {
+  const pathQuery = encodeTarget(u.path.length === 0 ? '/' : u.path) + (query.length > 0 ? `?${encodeTarget(query)}` : '');
+  return { url: `http://${u.authority}${pathQuery}`, hostname: u.hostname, port: u.port, authority: u.authority, pathQuery };
+}
+
 /**
  * Percent-encodes, as UTF-8, the characters that cannot appear in a
  * request-target: controls, space, DEL, `#` and non-ASCII. Existing `%XX`
@@ -318,13 +327,8 @@ function prepare(url: string, options: OpenOptions): Prepared {
     if (options.method.toUpperCase() === 'CONNECT') throw new ValueError('CONNECT is not supported: the client does not open tunnels');
     method = options.method;
   }
-  const pathQuery = encodeTarget(u.path.length === 0 ? '/' : u.path) + (query.length > 0 ? `?${encodeTarget(query)}` : '');
   return {
-    url: `http://${u.authority}${pathQuery}`,
-    hostname: u.hostname,
-    port: u.port,
-    authority: u.authority,
-    pathQuery,
+    ...addressOf(u, query),
     method,
     body,
     fields,
@@ -709,13 +713,8 @@ function redirected(prev: Prepared, status: number, location: string, redirects:
     if (toGet && CONTENT_FIELDS.has(lower)) return false;
     return true;
   });
-  const pathQuery = encodeTarget(u.path.length === 0 ? '/' : u.path) + (u.query.length > 0 ? `?${encodeTarget(u.query)}` : '');
   return {
-    url: `http://${u.authority}${pathQuery}`,
-    hostname: u.hostname,
-    port: u.port,
-    authority: u.authority,
-    pathQuery,
+    ...addressOf(u, u.query),
     method: toGet ? 'GET' : prev.method,
     body: toGet ? null : prev.body,
     fields,
