@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { HttpParseError } from './errors.js';
 import { RequestParser, type RequestHead } from './parser.js';
 import { buildRequest, DataStream, LazyAbort, type RequestDict } from './request.js';
-import { errorResponse, prepareResponse, type PreparedResponse, type ResponseContext } from './response.js';
+import { closing, errorResponse, prepareResponse, type PreparedResponse, type ResponseContext } from './response.js';
 import type { ServerOptionsResolved } from './options.js';
 
 /** What a connection needs from its registration. */
@@ -365,12 +365,17 @@ export class Connection {
         }
         break;
       }
-      if (r.stream !== null) {
-        void this.flushStream(ex, r);
+      // The server began to stop after this answer was prepared and it is the
+      // last in flight: it says Connection: close, as the connection ends after it.
+      const last = this.ctx.stopping && this.queue.length === 1 && this.bodyTarget === null && !r.close;
+      const out = last ? closing(r) : r;
+      if (last) ex.result = out;
+      if (out.stream !== null) {
+        void this.flushStream(ex, out);
         return;
       }
-      const ok = this.writeWhole(r);
-      if (!this.completed(ex, r)) return;
+      const ok = this.writeWhole(out);
+      if (!this.completed(ex, out)) return;
       if (!ok) {
         this.writing = true;
         void this.drain().then(() => {

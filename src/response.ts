@@ -50,6 +50,8 @@ export interface PreparedResponse {
   status: number;
   /** Status line and header section as latin1 text, or null for an HTTP/0.9 response. */
   head: string | null;
+  /** Where the Connection lines (always last) start in `head`, so a late close decision can rewrite them; -1 when none can. */
+  connectionAt?: number;
   /** Content known in advance as bytes (null when streamed, absent, or given as `bodyText`). */
   body: Buffer | null;
   /** Content known in advance as ASCII text (written with the head in one string, no Buffer made), or null. */
@@ -325,6 +327,7 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
     declaredLength = null;
   }
   // The connection decision wins over what the callback wrote (RFC 9112 §9.6: a closing sender says close).
+  const connectionAt = head.length;
   if (close) head += 'Connection: close\r\n';
   else if (connection.length > 0) for (const v of connection) head += `Connection: ${v}\r\n`;
   else if (version === '1.0') head += 'Connection: keep-alive\r\n';
@@ -332,6 +335,7 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
   return {
     status,
     head,
+    connectionAt,
     body,
     bodyText,
     stream,
@@ -358,4 +362,16 @@ export function errorResponse(status: number, text: string, version: '0.9' | '1.
       `Content-Length: ${Buffer.byteLength(body, 'latin1')}\r\nConnection: close\r\n\r\n${headRequest ? '' : body}`,
     'latin1',
   );
+}
+
+/**
+ * The same response, now closing the connection: its Connection lines (the
+ * last of the head) become `Connection: close` (RFC 9112 §9.6). For a
+ * decision made after the response was prepared (the server began to stop).
+ *
+ * @example closing(prepareResponse({ statuscode: 200 }, ctx)).head // ends 'Connection: close\r\n\r\n'
+ */
+export function closing(r: PreparedResponse): PreparedResponse {
+  if (r.close || r.head === null || r.connectionAt === undefined || r.connectionAt < 0) return { ...r, close: true };
+  return { ...r, head: `${r.head.slice(0, r.connectionAt)}Connection: close\r\n\r\n`, close: true };
 }

@@ -152,3 +152,22 @@ t.test('client timeouts beyond 2^31-1 ms mean no deadline (not 1 ms)', async (t)
   const text = await getString(`http://127.0.0.1:${port}/`, { idleTimeout: 3e9, connectTimeout: 3e9, totalTimeout: 3e9 });
   t.equal(text, 'slow but fine');
 });
+
+t.test('on stop, an answer prepared before the stop still says Connection: close when it is the last', async (t) => {
+  const id = await registerCallback(['127.0.0.1', 0], async (req) => {
+    if (req.path === '/slow') await sleep(300);
+    return { statuscode: 200, message: req.path };
+  });
+  const c = new Client(boundAddress(id)[1]);
+  await c.ready;
+  c.write(`GET /slow HTTP/1.1\r\n${H}\r\nGET /fast HTTP/1.1\r\n${H}\r\n`);
+  await sleep(100); // /fast has answered (prepared as keep-alive), /slow has not
+  const stopping = stopCallback(id);
+  const replies = await c.responses(2, 3000);
+  await stopping;
+  t.same(replies.map((r) => r.body), ['/slow', '/fast']);
+  t.equal(replies[1]!.headers['connection'], 'close', 'the last answer says close');
+  t.notOk(replies[0]!.headers['connection'] === 'close', 'the one before it does not');
+  await c.closedByServer(2000);
+  t.ok(c.closed);
+});

@@ -2,7 +2,7 @@
 // decision out (the wire tests in server.test.ts cover the same rules end
 // to end; these pin every branch of the framing decision).
 import t from 'tap';
-import { errorResponse, httpDate, prepareResponse, type PreparedResponse, type ResponseContext } from '../src/response.js';
+import { closing, errorResponse, httpDate, prepareResponse, type PreparedResponse, type ResponseContext } from '../src/response.js';
 import { InvalidResponseError } from '../src/errors.js';
 
 const GET11: ResponseContext = { method: 'GET', version: '1.1', keepAlive: true };
@@ -131,4 +131,18 @@ t.test('errorResponse and httpDate', async (t) => {
   t.equal(errorResponse(400, 'X', '0.9').toString(), 'Bad Request: X\n');
   t.match(httpDate(), /^\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT$/);
   t.equal(httpDate(), httpDate(), 'cached within a second');
+});
+
+t.test('closing() rewrites the Connection lines of a prepared response', async (t) => {
+  const kept = prepareResponse({ statuscode: 200, headers: { Connection: 'keep-alive', 'X-A': '1' }, message: 'x' }, GET11);
+  const c = closing(kept);
+  t.equal(c.close, true);
+  t.notMatch(c.head!, /keep-alive/);
+  t.match(c.head!, /\r\nX-A: 1\r\n[^]*\r\nConnection: close\r\n\r\n$/);
+  const ten = closing(prepareResponse({ statuscode: 200, message: 'x' }, { ...GET10, keepAlive: true }));
+  t.match(ten.head!, /\r\nConnection: close\r\n\r\n$/);
+  const already = prepareResponse({ statuscode: 200, message: 'x' }, GET10);
+  t.equal(closing(already).head, already.head, 'already closing: unchanged');
+  const old = prepareResponse({ statuscode: 200, message: 'x' }, { method: 'GET', version: '0.9', keepAlive: false });
+  t.equal(closing(old).head, null, 'HTTP/0.9 has no head');
 });
