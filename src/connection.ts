@@ -230,7 +230,7 @@ export class Connection {
     this.bodySince = Date.now();
     if (head.expectOther !== null) {
       // RFC 9110 §10.1.1: an expectation this server cannot meet.
-      ex.result = this.answer(417, `unsupported expectation ${JSON.stringify(head.expectOther)}`, true, head.method === 'HEAD');
+      ex.result = this.answer(417, `unsupported expectation ${JSON.stringify(head.expectOther)}`, head.method === 'HEAD');
       ex.closeAfter = true;
       this.flush();
       return;
@@ -301,36 +301,38 @@ export class Connection {
     return prepareResponse({ statuscode: 500, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, message: 'Internal Server Error\n' }, rctx);
   }
 
-  /** A short answer of the server's own (parse errors, 417, 408): always closes. */
-  private answer(status: number, text: string, close: boolean, headRequest = false): PreparedResponse {
+  /** A short answer of the server's own (parse errors, 417, 408, 503): always closes. */
+  private answer(status: number, text: string, headRequest = false): PreparedResponse {
     return {
       status, head: errorResponse(status, text, '1.1', headRequest).toString('latin1'), body: null, bodyText: null, stream: null,
-      chunked: false, declaredLength: null, close, cleanup: () => {},
+      chunked: false, declaredLength: null, close: true, cleanup: () => {},
     };
   }
 
   private onParseError(err: HttpParseError): void {
-    this.stopReading = true;
-    const target = this.bodyTarget;
-    this.bodyTarget = null;
     const text = `${err.code} at byte ${err.offset}: ${err.reason}`;
-    if (target !== null && target.finished) {
-      // The response went out already and the unread rest turned out broken
-      // while it was drained: nothing more to say, only to close.
+    if (this.bodyTarget !== null) this.contentBroken(this.bodyTarget, err, err.status, text);
+    else this.serverAnswer(err.status, text);
+  }
+
+  /**
+   * The content being received is broken (bad framing, or it stopped
+   * arriving): nothing more is read. The callback's reads reject and its
+   * signal fires; unless its response is already on the wire the client
+   * gets `status` instead. If the response went out already (the rest was
+   * being drained), there is nothing more to say, only to close.
+   */
+  private contentBroken(target: Exchange, err: Error, status: number, text: string): void {
+    this.bodyTarget = null;
+    this.stopReading = true;
+    if (target.finished) {
       this.closeSoon();
       return;
     }
-    if (target !== null) {
-      // The content is broken: the callback's reads reject, and unless its
-      // response is already on the wire the client gets the 4xx instead.
-      target.stream!.fail(err);
-      target.controller!.abort(err);
-      target.closeAfter = true;
-      if (!(this.writing && this.queue[0] === target)) target.result = this.answer(err.status, text, true, target.head!.method === 'HEAD');
-    } else {
-      this.serverAnswer(err.status, text);
-      return;
-    }
+    target.stream!.fail(err);
+    target.controller!.abort(err);
+    target.closeAfter = true;
+    if (!(this.writing && this.queue[0] === target)) target.result = this.answer(status, text, target.head!.method === 'HEAD');
     this.flush();
   }
 
@@ -616,20 +618,9 @@ export class Connection {
     const held = target !== null && target.head!.expectContinue && target.continueState !== CONTINUE_SENT;
     if (target !== null && !this.paused && !held) {
       const limit = target.controller?.timeout ?? o.bodyTimeout;
-      if (limit > 0 && now - this.bodySince > limit && target.finished) {
-        // The unread rest of an answered request stopped arriving: just close.
-        this.closeSoon();
-        return;
-      }
       if (limit > 0 && now - this.bodySince > limit) {
         const err = new RequestTimeoutError('ERR_BODY_TIMEOUT', 'the request content stopped arriving (bodyTimeout)');
-        this.bodyTarget = null;
-        this.stopReading = true;
-        target.stream!.fail(err);
-        target.controller!.abort(err);
-        target.closeAfter = true;
-        if (!(this.writing && this.queue[0] === target)) target.result = this.answer(408, 'the request content did not arrive in time', true, target.head!.method === 'HEAD');
-        this.flush();
+        this.contentBroken(target, err, 408, 'the request content did not arrive in time');
         return;
       }
     }
@@ -641,7 +632,7 @@ export class Connection {
         ex.callbackSince = 0;
         ex.controller?.abort(err);
         this.ctx.report(err, ex.req);
-        ex.result = this.answer(503, 'the request took too long', true, ex.head!.method === 'HEAD');
+        ex.result = this.answer(503, 'the request took too long', ex.head!.method === 'HEAD');
         ex.closeAfter = true;
         this.flush();
       }
@@ -653,7 +644,7 @@ export class Connection {
     this.stopReading = true;
     this.queue.push({
       head: null, req: null, stream: null, controller: null,
-      result: this.answer(status, text, true),
+      result: this.answer(status, text),
       closeAfter: true, bodyDone: true, continueState: CONTINUE_NONE, finished: false, callbackSince: 0,
     });
     this.flush();
