@@ -211,9 +211,14 @@ const REQUEST_LINE = /([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/([0-9]
 const STATUS_LINE = /HTTP\/([0-9])\.([0-9]) ([0-9]{3})(?: ([\t\x20-\x7e\x80-\xff]*))?\r\n/y;
 /**
  * field-line = field-name ":" OWS field-value OWS CRLF (RFC 9112 §5): the
- * name and the value without its trailing OWS (the lazy group stops before it).
+ * name, then everything up to the CR — OWS included, stripped afterwards by
+ * `trimOWS`. Linear by construction: each quantified class is followed by a
+ * character it cannot match (the name class excludes ":", the value class
+ * excludes CR), so a failed match gives back at most one class run. Writing
+ * the OWS as quantifiers of their own (`:[\t ]*(…)[\t ]*\r\n`) would put
+ * three adjacent quantifiers over SP/HTAB: cubic backtracking (issue #8).
  */
-const FIELD_LINE = /([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[\t ]*([\t\x20-\x7e\x80-\xff]*?)[\t ]*\r\n/y;
+const FIELD_LINE = /([!#$%&'*+\-.^_`|~0-9A-Za-z]+):([\t\x20-\x7e\x80-\xff]*)\r\n/y;
 
 /**
  * Where the value of field line `k` starts in `w` (lines from `first`): the
@@ -1003,7 +1008,7 @@ abstract class MessageParser<H extends HeadBase> {
     FIELD_LINE.lastIndex = p;
     for (let m = FIELD_LINE.exec(w); m !== null; m = FIELD_LINE.exec(w)) {
       if (lines.length === o.maxHeaderCount) return undefined;
-      lines.push([m[1]!, m[2]!]);
+      lines.push([m[1]!, trimOWS(m[2]!)]);
       p = FIELD_LINE.lastIndex;
     }
     // Not at the empty line: a refused line or a head that goes on past this
