@@ -10,6 +10,17 @@
 import type { RawHeader } from './parser.js';
 
 /**
+ * Pieces at least this long that fill at least half of their backing
+ * memory are queued as they are (no copy): the common case of a large
+ * upload, where each socket read is one piece.
+ */
+const KEEP_VIEW_MIN = 4096;
+/** The size of the slabs that smaller pieces are copied into. */
+const SLAB_SIZE = 16 * 1024;
+/** The smallest slab (a short body costs a short slab). */
+const SLAB_MIN = 256;
+
+/**
  * `read(n)` resolves with exactly `min(n, rest)` bytes (waiting for them),
  * `read()` with the whole rest; both resolve with an empty Buffer at the end.
  * After `fail(err)`, reads reject with `err` — at once, or, when
@@ -21,11 +32,17 @@ import type { RawHeader } from './parser.js';
  * await q.read(2); // <Buffer 61 62>
  */
 export class ContentQueue implements AsyncIterable<Buffer> {
+  /** Closed pieces, oldest first; the open slab region (if any) follows them. */
   protected chunks: Buffer[] = [];
   protected buffered = 0;
   protected ended = false;
   protected error: Error | null = null;
   private waiter: { want: number; resolve: () => void } | null = null;
+  // The slab: a buffer this queue owns, into which small pieces are copied.
+  // `slab[slabStart..slabEnd)` holds bytes not yet closed into `chunks`.
+  private slab: Buffer | null = null;
+  private slabStart = 0;
+  private slabEnd = 0;
   /** Bytes handed to the reader so far. */
   bytesRead = 0;
   /** Trailer fields (chunked content), available once the content is read to its end. */
@@ -47,11 +64,51 @@ export class ContentQueue implements AsyncIterable<Buffer> {
     return this.buffered >= Math.max(this.highWaterMark, this.waiter?.want ?? 0);
   }
 
-  /** The feeder delivers content bytes. */
+  /**
+   * The feeder delivers content bytes. A piece is kept as the view it is
+   * only when it is large and fills at least half of the memory it pins;
+   * anything else (a 1-byte chunk of a chunked upload is a view that pins a
+   * whole 64 KiB socket read, and costs ~100 bytes of heap on its own) is
+   * copied into a slab this queue owns. So `buffered` is, within a factor
+   * of two, the memory the queue really holds (issue #8).
+   */
   push(data: Buffer): void {
-    this.chunks.push(data);
-    this.buffered += data.length;
+    const n = data.length;
+    if (n === 0) return;
+    if (n >= KEEP_VIEW_MIN && n * 2 >= data.buffer.byteLength) {
+      this.closeSlab();
+      this.chunks.push(data);
+    } else {
+      this.copyIn(data);
+    }
+    this.buffered += n;
     this.wake();
+  }
+
+  /** Copies `data` into the slab, starting new slabs as they fill. */
+  private copyIn(data: Buffer): void {
+    let from = 0;
+    while (from < data.length) {
+      if (this.slab === null || this.slabEnd === this.slab.length) {
+        this.closeSlab();
+        // Slabs grow with what is buffered: a short body costs a short slab,
+        // a long one SLAB_SIZE per slab (one Buffer object per 16 KiB).
+        this.slab = Buffer.allocUnsafeSlow(Math.max(SLAB_MIN, Math.min(SLAB_SIZE, Math.max(data.length - from, this.buffered))));
+        this.slabStart = 0;
+        this.slabEnd = 0;
+      }
+      const k = data.copy(this.slab, this.slabEnd, from);
+      this.slabEnd += k;
+      from += k;
+    }
+  }
+
+  /** Moves the open slab region into `chunks` (later copies go after it). */
+  private closeSlab(): void {
+    if (this.slab !== null && this.slabEnd > this.slabStart) {
+      this.chunks.push(this.slab.subarray(this.slabStart, this.slabEnd));
+      this.slabStart = this.slabEnd;
+    }
   }
 
   /** The feeder signals the end of the content. */
@@ -73,6 +130,7 @@ export class ContentQueue implements AsyncIterable<Buffer> {
   protected drop(): number {
     const dropped = this.buffered;
     this.chunks = [];
+    this.slab = null;
     this.buffered = 0;
     return dropped;
   }
@@ -86,6 +144,7 @@ export class ContentQueue implements AsyncIterable<Buffer> {
   }
 
   private take(n: number): Buffer {
+    this.closeSlab();
     let out: Buffer;
     if (n >= this.buffered) {
       out = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
@@ -140,8 +199,10 @@ export class ContentQueue implements AsyncIterable<Buffer> {
   async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
     for (;;) {
       await this.waitFor(1);
-      if (this.buffered > 0) yield this.take(this.chunks[0]!.length);
-      else if (this.error !== null) throw this.error;
+      if (this.buffered > 0) {
+        this.closeSlab();
+        yield this.take(this.chunks[0]!.length);
+      } else if (this.error !== null) throw this.error;
       else return;
     }
   }
