@@ -231,6 +231,8 @@ function valueOffset(w: string, first: number, k: number): number {
   while (w.charCodeAt(p) === SP || w.charCodeAt(p) === HTAB) p++;
   return p;
 }
+/** The end of a head: CRLF CRLF (RFC 9112 §2.1). */
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 /** The longest string sliced at once for the whole-head path. */
 const WINDOW = 32 * 1024;
 
@@ -974,8 +976,8 @@ abstract class MessageParser<H extends HeadBase> {
 
   /**
    * The whole-head fast path, for a head that arrived complete in one
-   * chunk (the common case). One string for the whole head (one per chunk,
-   * shared by pipelined heads), two regular expressions that accept exactly
+   * chunk (the common case). One string for the heads of a chunk (cut at
+   * the last CRLFCRLF), two regular expressions that accept exactly
    * the grammar the byte scanner accepts (RFC 9112 §3, §4, §5), then
    * substrings. Anything the expressions do not accept — an error, a bare
    * LF, leading empty lines, HTTP/0.9, a limit reached — returns undefined
@@ -985,12 +987,19 @@ abstract class MessageParser<H extends HeadBase> {
   private wholeHead(buf: Buffer, base: number, i: number): ParseEvent<H> | null | undefined {
     if (this.o.allowBareLF || this.trace !== undefined) return undefined;
     const o = this.o;
-    // One string per chunk (up to a window), shared by every head it holds:
-    // pipelined requests cost one slice, not one per head.
+    // One string per chunk, shared by the heads it holds (pipelined heads
+    // cost one slice, not one each), up to the end of the last head in
+    // reach: the name and value strings cut from it keep the whole string
+    // alive as long as a request does, so it must not run on into the
+    // content after the heads (issue #8). Without CRLFCRLF in reach, no head
+    // is complete here and the scanner takes it.
     if (this.winBuf !== buf || i < this.winFrom || i >= this.winTo) {
+      const reach = Math.min(buf.length, i + WINDOW);
+      const last = buf.lastIndexOf(HEAD_END, reach - 4);
+      if (last < i) return undefined;
       this.winBuf = buf;
       this.winFrom = i;
-      this.winTo = Math.min(buf.length, i + WINDOW);
+      this.winTo = last + 4;
       this.win = latin1(buf, i, this.winTo);
     }
     const w = this.win;
