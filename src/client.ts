@@ -197,7 +197,8 @@ function allowOption(a: unknown): ((t: AllowTarget) => boolean) | null {
     if (port !== '*' && (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)) {
       throw new TypeError(`options.allow[${i}][1] must be a port number or '*'`);
     }
-    return [host.replace(/^\[(.*)\]$/, '$1').toLowerCase(), port as number | '*'];
+    const bare = host.length > 1 && host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host; // [v6] → v6
+    return [bare.toLowerCase(), port as number | '*'];
   });
   return (t) => rules.some(([h, p]) => (h === '*' || h === t.hostname) && (p === '*' || p === t.port));
 }
