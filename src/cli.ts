@@ -13,10 +13,10 @@
 
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseMessages, type ParsedMessage } from './inspect.js';
-import type { RequestHead, ResponseHead } from './parser.js';
-import { headersObject } from './request.js';
-import { parseQuery } from './url.js';
+import { parseMessages, type ParsedMessage } from './parser/inspect.js';
+import type { RequestHead, ResponseHead } from './parser/parser.js';
+import { headersObject } from './server/request.js';
+import { parseQuery } from './message/url.js';
 
 const USAGE = `usage: repy-http parse [options] [FILE|-]
 

@@ -10,28 +10,28 @@
  * @module
  */
 
-export { registerCallback, stopCallback, boundAddress, type Callback } from './server.js';
-export { SERVER_DEFAULTS, type ServerOptions } from './options.js';
-export { DataStream, LazyAbort, canonicalName, headersObject, type RequestDict } from './request.js';
-export { prepareResponse, httpDate, type ResponseDict, type ResponseMessage, type FileLike } from './response.js';
-export { ClientGoneError, RequestTimeoutError } from './connection.js';
+export { registerCallback, stopCallback, boundAddress, type Callback } from './server/server.js';
+export { SERVER_DEFAULTS, type ServerOptions } from './server/options.js';
+export { DataStream, LazyAbort, canonicalName, headersObject, type RequestDict } from './server/request.js';
+export { prepareResponse, httpDate, type ResponseDict, type ResponseMessage, type FileLike } from './server/response.js';
+export { ClientGoneError, RequestTimeoutError } from './server/connection.js';
 export {
   RequestParser, ResponseParser, trimOWS,
   type ParserOptions, type RequestHead, type ResponseHead, type RawHeader, type ParseEvent,
-} from './parser.js';
-export { parseMessages, type ParseOutcome, type ParsedMessage, type ParseMessagesOptions } from './inspect.js';
-export { parseQuery, decodeComponentLenient } from './url.js';
+} from './parser/parser.js';
+export { parseMessages, type ParseOutcome, type ParsedMessage, type ParseMessagesOptions } from './parser/inspect.js';
+export { parseQuery, decodeComponentLenient } from './message/url.js';
 export {
   quote, quotePlus, unquote, unquotePlus, unquoteToBytes, quoteParameters, unquoteParameters, urlsplit, type SplitUrl,
-} from './url.js';
+} from './message/url.js';
 export {
   open, getString, saveFile, HttpResponse, CLIENT_DEFAULTS, type OpenOptions, type AllowRule, type AllowTarget,
-} from './client.js';
+} from './client/client.js';
 export {
   HttpClientError, HttpConnectionError, HttpTimeoutError, HttpBrokenServerError, HttpResponseTooLargeError,
   HttpRedirectError, HttpForbiddenError, type HttpTimeoutCode, type BrokenServerCode, type RedirectCode,
-} from './client-errors.js';
-export { DEFAULT_LIMITS, STATUS_REASONS, TOKEN, FIELD_VALUE, TARGET } from './constants.js';
+} from './client/errors.js';
+export { DEFAULT_LIMITS, STATUS_REASONS, TOKEN, FIELD_VALUE, TARGET } from './parser/constants.js';
 export {
   HttpParseError, PARSE_ERRORS, ValueError, KeyError, IndexError, InvalidResponseError, type ParseErrorCode,
 } from './errors.js';

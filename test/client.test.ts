@@ -11,14 +11,14 @@ import { join } from 'node:path';
 import {
   CLIENT_DEFAULTS, getString, HttpBrokenServerError, HttpClientError, HttpConnectionError, HttpForbiddenError,
   HttpRedirectError, HttpResponseTooLargeError, HttpTimeoutError, open, saveFile,
-} from '../src/client.js';
+} from '../src/client/client.js';
 import { ValueError } from '../src/errors.js';
-import { RequestParser } from '../src/parser.js';
-import { parseMessages } from '../src/inspect.js';
-import { quoteParameters } from '../src/url.js';
+import { RequestParser } from '../src/parser/parser.js';
+import { parseMessages } from '../src/parser/inspect.js';
+import { quoteParameters } from '../src/message/url.js';
 import { main as cli } from '../src/cli.js';
 import * as index from '../src/index.js';
-import type { RequestDict } from '../src/request.js';
+import type { RequestDict } from '../src/server/request.js';
 import {
   closedPort, nodeServer, rawServer, rejection, reply, repyServer, sleep, within,
 } from './helpers/client-servers.js';

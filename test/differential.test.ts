@@ -16,8 +16,8 @@ import { existsSync } from 'node:fs';
 import { METHODS } from 'node:http';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseMessages, type ParseOutcome } from '../src/inspect.js';
-import type { ParserOptions, RequestHead } from '../src/parser.js';
+import { parseMessages, type ParseOutcome } from '../src/parser/inspect.js';
+import type { ParserOptions, RequestHead } from '../src/parser/parser.js';
 import { CONFORMANCE_DIR } from './helpers/corpus.js';
 import { generate, jsString, type FuzzInput } from './helpers/fuzz-gen.js';
 

@@ -7,7 +7,7 @@ import t from 'tap';
 import { ServerProcess, type Stats } from './helpers/faults-child.js';
 import { LoadClient, prng, ResponseReader, sleep, type WireResponse } from './helpers/faults-wire.js';
 import { serve } from './helpers/wire.js';
-import { stopCallback } from '../src/server.js';
+import { stopCallback } from '../src/server/server.js';
 
 const MiB = 1024 * 1024;
 const req = (path: string, extra = ''): string => `GET ${path} HTTP/1.1\r\nHost: t\r\n${extra}\r\n`;

@@ -9,8 +9,8 @@
 // FUZZ_SEED=<n> adds a second run with that seed; FUZZ_COUNT=<n> changes the
 // number of inputs per seed.
 import t from 'tap';
-import { parseMessages } from '../src/inspect.js';
-import type { RequestDict } from '../src/request.js';
+import { parseMessages } from '../src/parser/inspect.js';
+import type { RequestDict } from '../src/server/request.js';
 import { generate, inputAt, jsString, type FuzzInput } from './helpers/fuzz-gen.js';
 import { checkInput, formatProblem, KNOWN_BUGS, knownBugOf, type Problem, type ProblemKind } from './helpers/fuzz-props.js';
 import { Client, parseReplies, serve } from './helpers/wire.js';

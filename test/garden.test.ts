@@ -23,10 +23,10 @@
 import t, { type Test } from 'tap';
 import { loadJsonl, verdictOf, type Verdict } from './helpers/corpus.js';
 import { Client, parseReplies, serve, sleep } from './helpers/wire.js';
-import { parseMessages, type ParseOutcome } from '../src/inspect.js';
+import { parseMessages, type ParseOutcome } from '../src/parser/inspect.js';
 import { PARSE_ERRORS, type ParseErrorCode } from '../src/errors.js';
-import type { ParserOptions, RequestHead } from '../src/parser.js';
-import type { RequestDict } from '../src/request.js';
+import type { ParserOptions, RequestHead } from '../src/parser/parser.js';
+import type { RequestDict } from '../src/server/request.js';
 import { normOutcome } from './helpers/outcome.js';
 
 interface GardenCase {

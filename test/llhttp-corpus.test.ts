@@ -5,7 +5,7 @@
 // The lenient cases must be rejected (their Node 20 strict verdict).
 import t from 'tap';
 import { fieldDiffs, lenientCases, loadJsonl, runCase, strictCases, verdictOf, type LlhttpCase, type Verdict } from './helpers/corpus.js';
-import type { ParseOutcome } from '../src/inspect.js';
+import type { ParseOutcome } from '../src/parser/inspect.js';
 import type { ParseErrorCode } from '../src/errors.js';
 
 const all = loadJsonl<LlhttpCase>('llhttp-requests.jsonl');

@@ -3,8 +3,8 @@
 // error), at every single split point and one byte at a time (always the
 // same answer), as picohttpparser, uWebSockets and llhttp test theirs.
 import t, { type Test } from 'tap';
-import { parseMessages } from '../src/inspect.js';
-import { RequestParser, ResponseParser, type ParserOptions, type RequestHead, type ResponseHead } from '../src/parser.js';
+import { parseMessages } from '../src/parser/inspect.js';
+import { RequestParser, ResponseParser, type ParserOptions, type RequestHead, type ResponseHead } from '../src/parser/parser.js';
 import { HttpParseError, type ParseErrorCode } from '../src/errors.js';
 import { normOutcome } from './helpers/outcome.js';
 

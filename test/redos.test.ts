@@ -12,7 +12,7 @@
 import t from 'tap';
 import { fileURLToPath } from 'node:url';
 import { findRegexes, lintRegex } from './helpers/regex-lint.js';
-import { RequestParser, ResponseParser } from '../src/parser.js';
+import { RequestParser, ResponseParser } from '../src/parser/parser.js';
 
 const SRC = fileURLToPath(new URL('../src', import.meta.url));
 

@@ -4,10 +4,10 @@ import { Readable } from 'node:stream';
 import { createReadStream, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseMessages } from '../src/inspect.js';
-import { ResponseParser } from '../src/parser.js';
-import { getString } from '../src/client.js';
-import { registerCallback, stopCallback, boundAddress } from '../src/server.js';
+import { parseMessages } from '../src/parser/inspect.js';
+import { ResponseParser } from '../src/parser/parser.js';
+import { getString } from '../src/client/client.js';
+import { registerCallback, stopCallback, boundAddress } from '../src/server/server.js';
 import { Client, exchange, serve, sleep } from './helpers/wire.js';
 
 const H = 'Host: t\r\n';

@@ -2,7 +2,7 @@
 // decision out (the wire tests in server.test.ts cover the same rules end
 // to end; these pin every branch of the framing decision).
 import t from 'tap';
-import { closing, errorResponse, httpDate, prepareResponse, type PreparedResponse, type ResponseContext } from '../src/response.js';
+import { closing, errorResponse, httpDate, prepareResponse, type PreparedResponse, type ResponseContext } from '../src/server/response.js';
 import { InvalidResponseError } from '../src/errors.js';
 
 const GET11: ResponseContext = { method: 'GET', version: '1.1', keepAlive: true };

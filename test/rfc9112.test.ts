@@ -14,11 +14,11 @@
 // server's own output (prepareResponse), and three socket tests for the
 // rules that only a connection can show (§6.3 rule 6, §9.3).
 import t, { type Test } from 'tap';
-import { parseMessages } from '../src/inspect.js';
-import { ResponseParser, type ParserOptions, type RequestHead, type ResponseHead } from '../src/parser.js';
+import { parseMessages } from '../src/parser/inspect.js';
+import { ResponseParser, type ParserOptions, type RequestHead, type ResponseHead } from '../src/parser/parser.js';
 import type { ParseErrorCode } from '../src/errors.js';
-import { prepareResponse, type ResponseContext } from '../src/response.js';
-import type { RequestDict } from '../src/request.js';
+import { prepareResponse, type ResponseContext } from '../src/server/response.js';
+import type { RequestDict } from '../src/server/request.js';
 import { Client, parseReplies, serve } from './helpers/wire.js';
 import { normOutcome } from './helpers/outcome.js';
 

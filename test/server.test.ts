@@ -3,9 +3,9 @@
 // callbacks, stopping, and clients that go away.
 import t from 'tap';
 import { createServer } from 'node:net';
-import { boundAddress, registerCallback, stopCallback } from '../src/server.js';
+import { boundAddress, registerCallback, stopCallback } from '../src/server/server.js';
 import { IndexError, KeyError, ValueError, InvalidResponseError } from '../src/errors.js';
-import type { RequestDict } from '../src/request.js';
+import type { RequestDict } from '../src/server/request.js';
 import { Client, exchange, serve, sleep } from './helpers/wire.js';
 
 const H = 'Host: t\r\n';

@@ -1,7 +1,7 @@
 // Timeouts and connection bounds over real sockets (docs/limits.md).
 import t from 'tap';
 import { Client, exchange, serve, sleep } from './helpers/wire.js';
-import type { RequestDict } from '../src/request.js';
+import type { RequestDict } from '../src/server/request.js';
 
 const H = 'Host: t\r\n';
 

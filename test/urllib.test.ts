@@ -1,7 +1,7 @@
 // urllib.repy's functions: the original test vectors (tests/testurllib.repy),
 // adjusted where the port decided differently (docs/client.md "urllib").
 import t from 'tap';
-import { quote, quoteParameters, quotePlus, unquote, unquoteParameters, unquotePlus, unquoteToBytes } from '../src/url.js';
+import { quote, quoteParameters, quotePlus, unquote, unquoteParameters, unquotePlus, unquoteToBytes } from '../src/message/url.js';
 import { ValueError } from '../src/errors.js';
 
 const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');

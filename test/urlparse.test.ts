@@ -2,7 +2,7 @@
 // each checked on all nine fields, plain, with a default scheme and with
 // allowFragments=false; then the port's own decisions (docs/client.md).
 import t from 'tap';
-import { urlsplit, type SplitUrl } from '../src/url.js';
+import { urlsplit, type SplitUrl } from '../src/message/url.js';
 import { ValueError } from '../src/errors.js';
 
 const EMPTY: SplitUrl = {

@@ -7,8 +7,8 @@
 import { createServer as createHttpServer, type RequestListener } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Test } from 'tap';
-import { boundAddress, registerCallback, stopCallback, type Callback } from '../../src/server.js';
-import type { ServerOptions } from '../../src/options.js';
+import { boundAddress, registerCallback, stopCallback, type Callback } from '../../src/server/server.js';
+import type { ServerOptions } from '../../src/server/options.js';
 
 /** This project's server: registerCallback on port 0. */
 export async function repyServer(t: Test, cb: Callback, options?: ServerOptions): Promise<number> {

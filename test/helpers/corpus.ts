@@ -5,8 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseMessages, type ParseOutcome } from '../../src/inspect.js';
-import type { ParserOptions } from '../../src/parser.js';
+import { parseMessages, type ParseOutcome } from '../../src/parser/inspect.js';
+import type { ParserOptions } from '../../src/parser/parser.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** `../shared/conformance` beside the checkout (or SHARED_DIR). */

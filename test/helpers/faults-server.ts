@@ -16,9 +16,9 @@
  *   sockets          → open TCP sockets of this process (server side)
  */
 import type { Socket } from 'node:net';
-import { boundAddress, registerCallback, stopCallback } from '../../src/server.js';
-import type { RequestDict } from '../../src/request.js';
-import type { ServerOptions } from '../../src/options.js';
+import { boundAddress, registerCallback, stopCallback } from '../../src/server/server.js';
+import type { RequestDict } from '../../src/server/request.js';
+import type { ServerOptions } from '../../src/server/options.js';
 
 /** Counters the parent asserts on. */
 export interface Stats {

@@ -15,8 +15,8 @@
  *    complete messages.
  */
 import { HttpParseError, PARSE_ERRORS } from '../../src/errors.js';
-import { parseMessages, type ParseOutcome } from '../../src/inspect.js';
-import { RequestParser, type ParserOptions } from '../../src/parser.js';
+import { parseMessages, type ParseOutcome } from '../../src/parser/inspect.js';
+import { RequestParser, type ParserOptions } from '../../src/parser/parser.js';
 import { Rng, jsString, mixSeed, type FuzzInput } from './fuzz-gen.js';
 
 /** Kinds of property failure (the CLI's summary counts them). */

@@ -1,5 +1,5 @@
 /** Shared by the table tests: a stable picture of a parse outcome. */
-import type { ParseOutcome } from '../../src/inspect.js';
+import type { ParseOutcome } from '../../src/parser/inspect.js';
 
 /**
  * Everything a parse produced (error with offset, heads, bodies, trailers,

@@ -4,10 +4,10 @@
  */
 import { connect, type Socket } from 'node:net';
 import type { Test } from 'tap';
-import { boundAddress, registerCallback, stopCallback, type Callback } from '../../src/server.js';
-import type { ServerOptions } from '../../src/options.js';
-import { parseMessages } from '../../src/inspect.js';
-import type { ResponseHead } from '../../src/parser.js';
+import { boundAddress, registerCallback, stopCallback, type Callback } from '../../src/server/server.js';
+import type { ServerOptions } from '../../src/server/options.js';
+import { parseMessages } from '../../src/parser/inspect.js';
+import type { ResponseHead } from '../../src/parser/parser.js';
 
 /** Registers `cb` on 127.0.0.1:0 and stops it when the test ends. */
 export async function serve(t: Test, cb: Callback, options?: ServerOptions): Promise<{ id: number; port: number }> {

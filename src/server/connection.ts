@@ -7,8 +7,8 @@
  */
 
 import type { Socket } from 'node:net';
-import { HttpParseError } from './errors.js';
-import { RequestParser, type RequestHead } from './parser.js';
+import { HttpParseError } from '../errors.js';
+import { RequestParser, type RequestHead } from '../parser/parser.js';
 import { buildRequest, DataStream, LazyAbort, type RequestDict } from './request.js';
 import { closing, errorResponse, prepareResponse, type PreparedResponse, type ResponseContext } from './response.js';
 import type { ServerOptionsResolved } from './options.js';

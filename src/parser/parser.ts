@@ -24,7 +24,7 @@
  */
 
 import { DEFAULT_LIMITS, FIELD_VALUE, HEX, HOST_CHAR, QDTEXT, REASON, TARGET, TOKEN } from './constants.js';
-import { HttpParseError, type ParseErrorCode } from './errors.js';
+import { HttpParseError, type ParseErrorCode } from '../errors.js';
 
 const CR = 0x0d;
 const LF = 0x0a;

@@ -7,7 +7,7 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { Connection, timer, type ServerContext } from './connection.js';
-import { IndexError, KeyError, ValueError } from './errors.js';
+import { IndexError, KeyError, ValueError } from '../errors.js';
 import { resolveOptions, sweepInterval, type ServerOptions } from './options.js';
 import type { RequestDict } from './request.js';
 import { errorResponse, type ResponseDict } from './response.js';

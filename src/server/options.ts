@@ -5,10 +5,10 @@
  * @module
  */
 
-import { DEFAULT_LIMITS } from './constants.js';
-import type { ParserOptions } from './parser.js';
+import { DEFAULT_LIMITS } from '../parser/constants.js';
+import type { ParserOptions } from '../parser/parser.js';
 import type { RequestDict } from './request.js';
-import { ValueError } from './errors.js';
+import { ValueError } from '../errors.js';
 
 /**
  * Options of `registerCallback`. Every field is optional.

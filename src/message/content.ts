@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { RawHeader } from './parser.js';
+import type { RawHeader } from '../parser/parser.js';
 
 /**
  * Pieces at least this long that fill at least half of their backing

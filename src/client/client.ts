@@ -27,21 +27,21 @@ import { open as openFile, rename, rm } from 'node:fs/promises';
 import { connect, isIPv6, type LookupFunction, type Socket } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { domainToASCII } from 'node:url';
-import { FIELD_VALUE, HOST_CHAR, TOKEN } from './constants.js';
-import { HttpParseError, ValueError } from './errors.js';
-import { ResponseParser, type RawHeader, type ResponseHead } from './parser.js';
-import { headersObject } from './request.js';
-import { quoteParameters, urlsplit } from './url.js';
+import { FIELD_VALUE, HOST_CHAR, TOKEN } from '../parser/constants.js';
+import { HttpParseError, ValueError } from '../errors.js';
+import { ResponseParser, type RawHeader, type ResponseHead } from '../parser/parser.js';
+import { headersObject } from '../server/request.js';
+import { quoteParameters, urlsplit } from '../message/url.js';
 import {
   HttpBrokenServerError, HttpConnectionError, HttpForbiddenError, HttpRedirectError, HttpResponseTooLargeError,
   HttpTimeoutError,
-} from './client-errors.js';
-import { ContentQueue } from './content.js';
+} from './errors.js';
+import { ContentQueue } from '../message/content.js';
 
 /** The longest delay Node's timers hold; a longer one would fire at once. */
 const MAX_TIMER = 0x7fffffff;
 
-export * from './client-errors.js';
+export * from './errors.js';
 
 /** One allow-list entry: a host name or address (`'*'`: any) and a port (`'*'`: any). */
 export type AllowRule = readonly [host: string, port: number | '*'];

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { ContentQueue } from './content.js';
-import type { RawHeader, RequestHead } from './parser.js';
-import { parseQuery, setOwn } from './url.js';
+import { ContentQueue } from '../message/content.js';
+import type { RawHeader, RequestHead } from '../parser/parser.js';
+import { parseQuery, setOwn } from '../message/url.js';
 
 /**
  * The request content as a stream. `read(n)` resolves with exactly

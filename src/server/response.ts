@@ -6,9 +6,9 @@
  * @module
  */
 
-import { FIELD_VALUE, REASON, STATUS_REASONS, TOKEN } from './constants.js';
-import { InvalidResponseError } from './errors.js';
-import { trimOWS } from './parser.js';
+import { FIELD_VALUE, REASON, STATUS_REASONS, TOKEN } from '../parser/constants.js';
+import { InvalidResponseError } from '../errors.js';
+import { trimOWS } from '../parser/parser.js';
 
 /** A file-like object: `read(n)` returns (or resolves to) a string or bytes, empty at the end. */
 export interface FileLike {

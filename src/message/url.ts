@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ValueError } from './errors.js';
+import { ValueError } from '../errors.js';
 
 const PLUS = 0x2b;
 const PERCENT = 0x25;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { HttpParseError } from './errors.js';
+import type { HttpParseError } from '../errors.js';
 import { RequestParser, ResponseParser, type ParserOptions, type RawHeader, type RequestHead, type ResponseHead } from './parser.js';
 
 /** One message as {@link parseMessages} reports it. */

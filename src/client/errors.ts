@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { HttpParseError, ParseErrorCode } from './errors.js';
+import type { HttpParseError, ParseErrorCode } from '../errors.js';
 
 /**
  * The base class of every error the client raises once a request is under
