@@ -20,8 +20,9 @@ async function startServer(kind, options) {
   const net = await import('node:net');
   if (kind === 'node') {
     const http = await import('node:http');
-    const srv = http.createServer({ maxHeaderSize: 16384 }, async (req, res) => {
+    const srv = http.createServer({ maxHeaderSize: 16384, requestTimeout: 0, headersTimeout: 0 }, async (req, res) => {
       if (options.wait) await new Promise((r) => setTimeout(r, options.wait));
+      if (options.hold) await new Promise(() => {});
       let n = 0;
       if (options.read === 'iterate' || options.read === 'all') for await (const c of req) n += c.length;
       res.end(String(n));
@@ -32,6 +33,7 @@ async function startServer(kind, options) {
   const { registerCallback, stopCallback, boundAddress } = await import('../dist/index.js');
   const id = await registerCallback(['127.0.0.1', 0], async (req) => {
     if (options.wait) await new Promise((r) => setTimeout(r, options.wait));
+    if (options.hold) await new Promise(() => {}); // never answers: the request stays in memory
     let n = 0;
     if (options.read === 'all') n = (await req.datastream.read()).length;
     else if (options.read === 'iterate') for await (const c of req.datastream) n += c.length;
@@ -140,6 +142,24 @@ async function timeHeads(port, shape, sizes) {
   return { times };
 }
 
+/** Opens `conns` connections, each sending `perConn` pipelined heads of `fields` tiny fields; waits until all are sent, then a moment. */
+async function heads(port, conns, perConn, fields) {
+  const net = await import('node:net');
+  const head = `GET /${'p'.repeat(8)} HTTP/1.1\r\nHost: x\r\n${'a:b\r\n'.repeat(fields)}\r\n`;
+  const bytes = Buffer.from(head.repeat(perConn), 'latin1');
+  const sockets = [];
+  for (let k = 0; k < conns; k++) {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('error', () => {});
+    await new Promise((r) => s.on('connect', r));
+    s.write(bytes);
+    sockets.push(s);
+  }
+  await new Promise((r) => setTimeout(r, 1500));
+  for (const s of sockets) s.destroy();
+  return { bytesPerConn: bytes.length };
+}
+
 async function main() {
   if (which === 'child') return child(JSON.parse(process.argv[3]));
   if (which === 'all' || which === 'time') {
@@ -150,6 +170,19 @@ async function main() {
       const ours = await run({ kind: 'repy' }, (port) => timeHeads(port, shape, sizes));
       const theirs = await run({ kind: 'node' }, (port) => timeHeads(port, shape, sizes));
       sizes.forEach((n, k) => console.log(`| ${shape === 'bad' ? 'spaces then NUL' : 'x, spaces, y'} | ${n} | ${ours?.times[k]?.toFixed(1)} | ${theirs?.times[k]?.toFixed(1)} |`));
+    }
+  }
+  if (which === 'all' || which === 'heads') {
+    console.log('\nHeads held in flight: peak RSS growth of the server process per connection (KiB)');
+    console.log('| case | repy-http | node:http |');
+    console.log('| --- | --- | --- |');
+    for (const [conns, perConn, fields] of [[1000, 16, 100], [1000, 1, 1]]) {
+      const spec = { hold: true, server: { maxConnections: 100000 } };
+      const attack = (port) => heads(port, conns, perConn, fields);
+      const ours = await run({ kind: 'repy', ...spec }, attack);
+      const theirs = await run({ kind: 'node', ...spec }, attack);
+      const cell = (r) => (r === null ? '—' : `${((r.rssMiB * 1024) / conns).toFixed(1)}`);
+      console.log(`| ${conns} conns × ${perConn} pipelined heads × ${fields} fields (${ours?.bytesPerConn} B sent per conn) | ${cell(ours)} | ${cell(theirs)} |`);
     }
   }
   if (which === 'all' || which === 'memory') {
