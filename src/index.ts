@@ -12,7 +12,8 @@
 
 export { registerCallback, stopCallback, boundAddress, type Callback } from './server/server.js';
 export { SERVER_DEFAULTS, type ServerOptions } from './server/options.js';
-export { DataStream, LazyAbort, canonicalName, headersObject, type RequestDict } from './server/request.js';
+export { DataStream, LazyAbort, type RequestDict } from './server/request.js';
+export { canonicalName, headersObject } from './message/headers.js';
 export { prepareResponse, httpDate, type ResponseDict, type ResponseMessage, type FileLike } from './server/response.js';
 export { ClientGoneError, RequestTimeoutError } from './server/connection.js';
 export {

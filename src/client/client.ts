@@ -30,7 +30,7 @@ import { domainToASCII } from 'node:url';
 import { FIELD_VALUE, HOST_CHAR, TOKEN } from '../parser/constants.js';
 import { HttpParseError, ValueError } from '../errors.js';
 import { ResponseParser, type RawHeader, type ResponseHead } from '../parser/parser.js';
-import { headersObject } from '../server/request.js';
+import { headersObject } from '../message/headers.js';
 import { quoteParameters, urlsplit } from '../message/url.js';
 import {
   HttpBrokenServerError, HttpConnectionError, HttpForbiddenError, HttpRedirectError, HttpResponseTooLargeError,
