@@ -15,7 +15,7 @@ export { SERVER_DEFAULTS, type ServerOptions } from './server/options.js';
 export { DataStream, LazyAbort, type RequestDict } from './server/request.js';
 export { canonicalName, headersObject } from './message/headers.js';
 export { prepareResponse, httpDate, type ResponseDict, type ResponseMessage, type FileLike } from './server/response.js';
-export { ClientGoneError, RequestTimeoutError } from './server/connection.js';
+export { ClientGoneError, RequestTimeoutError, type RequestTimeoutCode } from './server/errors.js';
 export {
   RequestParser, ResponseParser, trimOWS,
   type ParserOptions, type RequestHead, type ResponseHead, type RawHeader, type ParseEvent,
@@ -34,5 +34,5 @@ export {
 } from './client/errors.js';
 export { DEFAULT_LIMITS, STATUS_REASONS, TOKEN, FIELD_VALUE, TARGET } from './parser/constants.js';
 export {
-  HttpParseError, PARSE_ERRORS, ValueError, KeyError, IndexError, InvalidResponseError, type ParseErrorCode,
+  RepyHttpError, HttpParseError, PARSE_ERRORS, ValueError, KeyError, IndexError, InvalidResponseError, type ParseErrorCode,
 } from './errors.js';

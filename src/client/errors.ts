@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { HttpParseError, ParseErrorCode } from '../errors.js';
+import { RepyHttpError, type HttpParseError, type ParseErrorCode } from '../errors.js';
 
 /**
  * The base class of every error the client raises once a request is under
@@ -17,15 +17,12 @@ import type { HttpParseError, ParseErrorCode } from '../errors.js';
  *
  * @example err instanceof HttpClientError && err.url === 'http://example.com/'
  */
-export class HttpClientError extends Error {
+export class HttpClientError extends RepyHttpError {
   override name = 'HttpClientError';
-  /** A stable code: see each subclass. */
-  readonly code: string;
   /** The URL being fetched when it happened (after redirects, the current one). */
   readonly url: string;
   constructor(code: string, message: string, url: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
     this.url = url;
   }
 }

@@ -7,11 +7,12 @@
  */
 
 import type { Socket } from 'node:net';
-import { HttpParseError } from '../errors.js';
+import { InvalidResponseError, RepyHttpError, type HttpParseError } from '../errors.js';
 import { RequestParser, type RequestHead } from '../parser/parser.js';
 import { buildRequest, DataStream, LazyAbort, type RequestDict } from './request.js';
 import { closing, errorResponse, prepareResponse, type PreparedResponse, type ResponseContext } from './response.js';
 import type { ServerOptionsResolved } from './options.js';
+import { ClientGoneError, RequestTimeoutError } from './errors.js';
 
 /** What a connection needs from its registration. */
 export interface ServerContext {
@@ -45,22 +46,6 @@ interface Exchange {
   finished: boolean;
   /** When the callback was called (0 once it answered). */
   callbackSince: number;
-}
-
-/** The client went away: what a pending datastream read rejects with. */
-export class ClientGoneError extends Error {
-  override name = 'ClientGoneError';
-  readonly code = 'ERR_CLIENT_GONE';
-}
-
-/** A timeout of the server's own making, as the callback sees it (datastream reads reject with it). */
-export class RequestTimeoutError extends Error {
-  override name = 'RequestTimeoutError';
-  readonly code: 'ERR_BODY_TIMEOUT' | 'ERR_CALLBACK_TIMEOUT' | 'ERR_WRITE_TIMEOUT';
-  constructor(code: 'ERR_BODY_TIMEOUT' | 'ERR_CALLBACK_TIMEOUT' | 'ERR_WRITE_TIMEOUT', message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 export class Connection {
@@ -470,7 +455,7 @@ export class Connection {
         if (step.done) break;
         const chunk = step.value;
         sent += chunk.length;
-        if (r.declaredLength !== null && sent > r.declaredLength) throw new Error(`message longer than its Content-Length ${r.declaredLength}`);
+        if (r.declaredLength !== null && sent > r.declaredLength) throw new InvalidResponseError(`message longer than its Content-Length ${r.declaredLength}`);
         let ok: boolean;
         if (r.chunked) {
           sock.cork();
@@ -482,7 +467,7 @@ export class Connection {
         if (!ok) await this.drain();
         if (this.destroyed) return await abandon();
       }
-      if (r.declaredLength !== null && sent !== r.declaredLength) throw new Error(`message shorter (${sent}) than its Content-Length ${r.declaredLength}`);
+      if (r.declaredLength !== null && sent !== r.declaredLength) throw new InvalidResponseError(`message shorter (${sent}) than its Content-Length ${r.declaredLength}`);
       if (r.chunked) sock.write('0\r\n\r\n', 'latin1');
     } catch (err) {
       // The head is on the wire: the framing cannot be saved, only the
@@ -531,7 +516,7 @@ export class Connection {
 
   /** Stop was asked: close now if nothing is in flight, else after the in-flight responses. */
   shutdown(): void {
-    for (const ex of this.queue) ex.controller?.abort(new Error('server stopping'));
+    for (const ex of this.queue) ex.controller?.abort(new RepyHttpError('ERR_SERVER_STOPPING', 'server stopping'));
     if (this.idle || (this.queue.length === 0 && this.bodyTarget === null)) this.closeSoon();
     else if (this.bodyTarget === null) this.stopReading = true;
   }
