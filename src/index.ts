@@ -25,9 +25,9 @@ export { parseQuery, decodeComponentLenient } from './message/url.js';
 export {
   quote, quotePlus, unquote, unquotePlus, unquoteToBytes, quoteParameters, unquoteParameters, urlsplit, type SplitUrl,
 } from './message/url.js';
-export {
-  open, getString, saveFile, HttpResponse, CLIENT_DEFAULTS, type OpenOptions, type AllowRule, type AllowTarget,
-} from './client/client.js';
+export { open, getString, saveFile } from './client/client.js';
+export { HttpResponse } from './client/response.js';
+export { CLIENT_DEFAULTS, type OpenOptions, type AllowRule, type AllowTarget } from './client/options.js';
 export {
   HttpClientError, HttpConnectionError, HttpTimeoutError, HttpBrokenServerError, HttpResponseTooLargeError,
   HttpRedirectError, HttpForbiddenError, type HttpTimeoutCode, type BrokenServerCode, type RedirectCode,
