@@ -15,7 +15,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseMessages, type ParsedMessage } from './parser/inspect.js';
 import type { RequestHead, ResponseHead } from './parser/parser.js';
-import { headersObject } from './server/request.js';
+import { headersObject } from './message/headers.js';
 import { parseQuery } from './message/url.js';
 
 const USAGE = `usage: repy-http parse [options] [FILE|-]

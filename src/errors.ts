@@ -1,9 +1,28 @@
 /**
- * Error classes. Every error has a stable `code` string (undici style) that
- * programs can switch on; messages may change, codes do not.
+ * Error classes. Every error the package throws extends {@link RepyHttpError}
+ * and has a stable `code` string (undici style) that programs can switch on;
+ * messages may change, codes do not. (Arguments of the wrong type are the
+ * exception: they are JavaScript's own `TypeError`.)
  *
  * @module
  */
+
+/**
+ * The base class of every error of this package: `catch (e) { if (e
+ * instanceof RepyHttpError) switch (e.code) ... }`. docs/errors.md has the
+ * hierarchy.
+ *
+ * @example err instanceof RepyHttpError && err.code === 'ERR_UNKNOWN_ID'
+ */
+export class RepyHttpError extends Error {
+  override name = 'RepyHttpError';
+  /** A stable code: see each subclass. */
+  readonly code: string;
+  constructor(code: string, message?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
 
 /**
  * Every rejection the parser can produce: code → HTTP status to answer with
@@ -67,16 +86,15 @@ export type ParseErrorCode = keyof typeof PARSE_ERRORS;
  * p.push(Buffer.from('GET / HTTP/1.1\r\nBad Name: x\r\n\r\n'));
  * const r = p.next(); // { type: 'error', error: HttpParseError { code: 'HEADER_NAME_INVALID', status: 400, offset: 19 } }
  */
-export class HttpParseError extends Error {
+export class HttpParseError extends RepyHttpError {
   override name = 'HttpParseError';
-  readonly code: ParseErrorCode;
+  declare readonly code: ParseErrorCode;
   readonly status: number;
   readonly offset: number;
   readonly reason: string;
   constructor(code: ParseErrorCode, offset: number, detail?: string) {
     const { status, reason } = PARSE_ERRORS[code];
-    super(`${code} at byte ${offset}: ${detail ?? reason}`);
-    this.code = code;
+    super(code, `${code} at byte ${offset}: ${detail ?? reason}`);
     this.status = status;
     this.offset = offset;
     this.reason = detail ?? reason;
@@ -93,12 +111,10 @@ export class HttpParseError extends Error {
  *
  * @example await registerCallback(['127.0.0.1', 70000], cb) // rejects ValueError
  */
-export class ValueError extends Error {
+export class ValueError extends RepyHttpError {
   override name = 'ValueError';
-  readonly code: string;
-  constructor(message: string, code = 'ERR_VALUE') {
-    super(message);
-    this.code = code;
+  constructor(message: string, code = 'ERR_VALUE', options?: ErrorOptions) {
+    super(code, message, options);
   }
 }
 
@@ -108,9 +124,12 @@ export class ValueError extends Error {
  *
  * @example await stopCallback(12345) // rejects KeyError
  */
-export class KeyError extends Error {
+export class KeyError extends RepyHttpError {
   override name = 'KeyError';
-  readonly code = 'ERR_UNKNOWN_ID';
+  declare readonly code: 'ERR_UNKNOWN_ID';
+  constructor(message?: string, options?: ErrorOptions) {
+    super('ERR_UNKNOWN_ID', message, options);
+  }
 }
 
 /**
@@ -119,9 +138,12 @@ export class KeyError extends Error {
  *
  * @example await registerCallback(['127.0.0.1'] as never, cb) // rejects IndexError
  */
-export class IndexError extends Error {
+export class IndexError extends RepyHttpError {
   override name = 'IndexError';
-  readonly code = 'ERR_INDEX';
+  declare readonly code: 'ERR_INDEX';
+  constructor(message?: string, options?: ErrorOptions) {
+    super('ERR_INDEX', message, options);
+  }
 }
 
 /**
@@ -131,7 +153,10 @@ export class IndexError extends Error {
  *
  * @example onError(err) { if (err.code === 'ERR_INVALID_RESPONSE') ... }
  */
-export class InvalidResponseError extends Error {
+export class InvalidResponseError extends RepyHttpError {
   override name = 'InvalidResponseError';
-  readonly code = 'ERR_INVALID_RESPONSE';
+  declare readonly code: 'ERR_INVALID_RESPONSE';
+  constructor(message?: string, options?: ErrorOptions) {
+    super('ERR_INVALID_RESPONSE', message, options);
+  }
 }

@@ -12,9 +12,10 @@
 
 export { registerCallback, stopCallback, boundAddress, type Callback } from './server/server.js';
 export { SERVER_DEFAULTS, type ServerOptions } from './server/options.js';
-export { DataStream, LazyAbort, canonicalName, headersObject, type RequestDict } from './server/request.js';
+export { DataStream, LazyAbort, type RequestDict } from './server/request.js';
+export { canonicalName, headersObject } from './message/headers.js';
 export { prepareResponse, httpDate, type ResponseDict, type ResponseMessage, type FileLike } from './server/response.js';
-export { ClientGoneError, RequestTimeoutError } from './server/connection.js';
+export { ClientGoneError, RequestTimeoutError, type RequestTimeoutCode } from './server/errors.js';
 export {
   RequestParser, ResponseParser, trimOWS,
   type ParserOptions, type RequestHead, type ResponseHead, type RawHeader, type ParseEvent,
@@ -24,14 +25,14 @@ export { parseQuery, decodeComponentLenient } from './message/url.js';
 export {
   quote, quotePlus, unquote, unquotePlus, unquoteToBytes, quoteParameters, unquoteParameters, urlsplit, type SplitUrl,
 } from './message/url.js';
-export {
-  open, getString, saveFile, HttpResponse, CLIENT_DEFAULTS, type OpenOptions, type AllowRule, type AllowTarget,
-} from './client/client.js';
+export { open, getString, saveFile } from './client/client.js';
+export { HttpResponse } from './client/response.js';
+export { CLIENT_DEFAULTS, type OpenOptions, type AllowRule, type AllowTarget } from './client/options.js';
 export {
   HttpClientError, HttpConnectionError, HttpTimeoutError, HttpBrokenServerError, HttpResponseTooLargeError,
   HttpRedirectError, HttpForbiddenError, type HttpTimeoutCode, type BrokenServerCode, type RedirectCode,
 } from './client/errors.js';
 export { DEFAULT_LIMITS, STATUS_REASONS, TOKEN, FIELD_VALUE, TARGET } from './parser/constants.js';
 export {
-  HttpParseError, PARSE_ERRORS, ValueError, KeyError, IndexError, InvalidResponseError, type ParseErrorCode,
+  RepyHttpError, HttpParseError, PARSE_ERRORS, ValueError, KeyError, IndexError, InvalidResponseError, type ParseErrorCode,
 } from './errors.js';

@@ -570,6 +570,7 @@ t.test('the total timeout also bounds the wait for the head', async (t) => {
   const raw2 = await rawServer(t, () => {});
   const err2 = await rejection(open(`http://127.0.0.1:${raw2.port}/`, { totalTimeout: 300, idleTimeout: 10_000 }));
   t.equal(err2.code, 'ETIMEDOUT_TOTAL');
+  t.equal(err2.requestSent, true, 'connected and sent, then no answer: it may have reached the server');
 });
 
 t.test('connect timeout: a name lookup that never answers', async (t) => {
@@ -577,6 +578,7 @@ t.test('connect timeout: a name lookup that never answers', async (t) => {
   t.type(err, HttpTimeoutError);
   t.equal(err.code, 'ETIMEDOUT_CONNECT');
   t.equal(err.timeout, 200);
+  t.equal(err.requestSent, false, 'never connected: nothing was sent');
   const viaTimeout = await rejection(open('http://never.example/', { timeout: 150, lookup: () => {} }));
   t.equal(viaTimeout.code, 'ETIMEDOUT_CONNECT', 'timeout sets connectTimeout');
 });
@@ -589,6 +591,8 @@ t.test('connection failures → HttpConnectionError with the OS code and cause',
   t.equal((refused.cause as { code?: string }).code, 'ECONNREFUSED');
   t.equal(refused.address, '127.0.0.1');
   t.equal(refused.port, port);
+  t.match(refused.message, new RegExp(`^Could not connect to 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\): `), 'the message names the address, then the code');
+  t.equal(refused.requestSent, false, 'refused: nothing was sent, a retry is safe');
   const dns = await rejection(open('http://no-such-host.invalid/', { connectTimeout: 4000 }));
   t.ok(dns instanceof HttpConnectionError || (dns instanceof HttpTimeoutError && dns.code === 'ETIMEDOUT_CONNECT'), `DNS failure: ${dns.message}`);
   if (dns instanceof HttpConnectionError) t.match(dns.code, /^(ENOTFOUND|EAI_AGAIN|EAI_FAIL|ESERVFAIL)$/);
@@ -606,6 +610,8 @@ t.test('connection failures → HttpConnectionError with the OS code and cause',
   const reset = await rejection(res.read());
   t.type(reset, HttpConnectionError);
   t.equal(reset.code, 'ECONNRESET');
+  t.match(reset.message, /^Connection to 127\.0\.0\.1:\d+ failed \(ECONNRESET\): /);
+  t.equal(reset.requestSent, true, 'a reset after the request went out: it may have reached the server');
   // A reset of a close-delimited response is an error, not the end.
   const raw2 = await rawServer(t, async (socket) => {
     socket.write('HTTP/1.0 200 OK\r\n\r\npartial');
@@ -761,6 +767,7 @@ t.test('allow: the first URL and every redirect must pass', async (t) => {
   t.equal(first.redirect, false);
   t.equal(first.hostname, '127.0.0.1');
   t.equal(origin.connections, 0, 'nothing sent to a refused host');
+  t.equal(first.requestSent, false);
   const wrongPort = await rejection(open(`http://127.0.0.1:${origin.port}/`, { allow: [['127.0.0.1', 1]] }));
   t.equal(wrongPort.code, 'ERR_HOST_NOT_ALLOWED');
   const redirect = await rejection(open(`http://127.0.0.1:${origin.port}/`, { allow: [['127.0.0.1', origin.port]] }));

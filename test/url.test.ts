@@ -1,6 +1,6 @@
 import t from 'tap';
 import { decodeComponentLenient, parseQuery, setOwn } from '../src/message/url.js';
-import { canonicalName, headersObject } from '../src/server/request.js';
+import { canonicalName, headersObject } from '../src/message/headers.js';
 
 t.test('querydict', async (t) => {
   t.same(parseQuery('foo=bar&baz'), { foo: 'bar', baz: null }, "the seed's example");

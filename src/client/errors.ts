@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { HttpParseError, ParseErrorCode } from '../errors.js';
+import { RepyHttpError, type HttpParseError, type ParseErrorCode } from '../errors.js';
 
 /**
  * The base class of every error the client raises once a request is under
@@ -17,16 +17,22 @@ import type { HttpParseError, ParseErrorCode } from '../errors.js';
  *
  * @example err instanceof HttpClientError && err.url === 'http://example.com/'
  */
-export class HttpClientError extends Error {
+export class HttpClientError extends RepyHttpError {
   override name = 'HttpClientError';
-  /** A stable code: see each subclass. */
-  readonly code: string;
   /** The URL being fetched when it happened (after redirects, the current one). */
   readonly url: string;
-  constructor(code: string, message: string, url: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+  /**
+   * Whether the request to `url` may have reached the server. False only
+   * when no byte of it was handed to the network (the connection was never
+   * made, or the URL was refused by `allow`): sending it again cannot repeat
+   * its effect. True when the server may have received it, whole or in
+   * part, and acted on it (a retry of a non-idempotent request is unsafe).
+   */
+  readonly requestSent: boolean;
+  constructor(code: string, message: string, url: string, options?: { cause?: unknown; requestSent?: boolean }) {
+    super(code, message, options !== undefined && 'cause' in options ? { cause: options.cause } : undefined);
     this.url = url;
+    this.requestSent = options?.requestSent ?? true;
   }
 }
 
@@ -43,8 +49,8 @@ export class HttpConnectionError extends HttpClientError {
   /** The host and port the client was connecting to (the proxy's when there is one). */
   readonly address: string;
   readonly port: number;
-  constructor(message: string, url: string, address: string, port: number, cause?: unknown) {
-    super(osCode(cause) ?? 'ERR_CONNECTION', message, url, { cause });
+  constructor(message: string, url: string, address: string, port: number, cause?: unknown, requestSent = true) {
+    super(osCode(cause) ?? 'ERR_CONNECTION', message, url, { cause, requestSent });
     this.address = address;
     this.port = port;
   }
@@ -77,9 +83,9 @@ export class HttpTimeoutError extends HttpClientError {
   declare readonly code: HttpTimeoutCode;
   /** The limit that was exceeded, in milliseconds. */
   readonly timeout: number;
-  constructor(code: HttpTimeoutCode, timeout: number, url: string) {
+  constructor(code: HttpTimeoutCode, timeout: number, url: string, requestSent = code !== 'ETIMEDOUT_CONNECT') {
     const what = code === 'ETIMEDOUT_CONNECT' ? 'connecting' : code === 'ETIMEDOUT_IDLE' ? 'waiting for data from the server' : 'for the whole exchange';
-    super(code, `Timed out ${what} (${timeout} ms) for ${url}`, url);
+    super(code, `Timed out ${what} (${timeout} ms) for ${url}`, url, { requestSent });
     this.timeout = timeout;
   }
 }
@@ -174,7 +180,7 @@ export class HttpForbiddenError extends HttpClientError {
   /** True when the refused URL came from a redirect. */
   readonly redirect: boolean;
   constructor(url: string, hostname: string, port: number, redirect: boolean) {
-    super('ERR_HOST_NOT_ALLOWED', `${redirect ? 'Redirect to ' : ''}${hostname}:${port} is not allowed by the allow option (${url})`, url);
+    super('ERR_HOST_NOT_ALLOWED', `${redirect ? 'Redirect to ' : ''}${hostname}:${port} is not allowed by the allow option (${url})`, url, { requestSent: false });
     this.hostname = hostname;
     this.port = port;
     this.redirect = redirect;

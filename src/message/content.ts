@@ -8,6 +8,7 @@
  */
 
 import type { RawHeader } from '../parser/parser.js';
+import { RepyHttpError } from '../errors.js';
 
 /**
  * Pieces at least this long that fill at least half of their backing
@@ -174,7 +175,7 @@ export class ContentQueue implements AsyncIterable<Buffer> {
   /** Waits until `want` bytes are buffered, or the end, or an error. */
   private async waitFor(want: number): Promise<void> {
     while (this.error === null && !this.ended && this.buffered < want) {
-      if (this.waiter !== null) throw new Error('a read is already pending');
+      if (this.waiter !== null) throw new RepyHttpError('ERR_READ_PENDING', 'a read is already pending');
       const p = new Promise<void>((resolve) => {
         this.waiter = { want, resolve };
       });

@@ -7,11 +7,13 @@
  */
 
 import type { Socket } from 'node:net';
-import { HttpParseError } from '../errors.js';
+import { RepyHttpError, type HttpParseError } from '../errors.js';
 import { RequestParser, type RequestHead } from '../parser/parser.js';
 import { buildRequest, DataStream, LazyAbort, type RequestDict } from './request.js';
 import { closing, errorResponse, prepareResponse, type PreparedResponse, type ResponseContext } from './response.js';
 import type { ServerOptionsResolved } from './options.js';
+import { ClientGoneError, RequestTimeoutError } from './errors.js';
+import { ResponseWriter } from './writer.js';
 
 /** What a connection needs from its registration. */
 export interface ServerContext {
@@ -29,7 +31,6 @@ export interface ServerContext {
 const CONTINUE_NONE = 0;
 const CONTINUE_WANTED = 1;
 const CONTINUE_SENT = 2;
-const CONTINUE_LINE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
 /** A request and its response slot. */
 interface Exchange {
@@ -45,22 +46,6 @@ interface Exchange {
   finished: boolean;
   /** When the callback was called (0 once it answered). */
   callbackSince: number;
-}
-
-/** The client went away: what a pending datastream read rejects with. */
-export class ClientGoneError extends Error {
-  override name = 'ClientGoneError';
-  readonly code = 'ERR_CLIENT_GONE';
-}
-
-/** A timeout of the server's own making, as the callback sees it (datastream reads reject with it). */
-export class RequestTimeoutError extends Error {
-  override name = 'RequestTimeoutError';
-  readonly code: 'ERR_BODY_TIMEOUT' | 'ERR_CALLBACK_TIMEOUT' | 'ERR_WRITE_TIMEOUT';
-  constructor(code: 'ERR_BODY_TIMEOUT' | 'ERR_CALLBACK_TIMEOUT' | 'ERR_WRITE_TIMEOUT', message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 export class Connection {
@@ -82,9 +67,7 @@ export class Connection {
   private headSince = 0; // a request head is arriving
   private idleSince = 0; // nothing in flight (keep-alive idle)
   private bodySince = 0; // last progress of the content being received
-  private drainSince = 0; // a write waits for the client to read
-  private producerSince = 0; // a write waits for the callback's message stream
-  private writingTimeout: number | null = null; // the req.setTimeout of the response being written
+  private readonly writer: ResponseWriter;
   private readonly remoteAddress: string;
   private readonly remotePort: number;
 
@@ -95,6 +78,14 @@ export class Connection {
     this.parser = new RequestParser(ctx.options);
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
+    this.writer = new ResponseWriter(socket, {
+      gone: () => this.destroyed,
+      cut: (err, req) => {
+        if (!this.destroyed) this.ctx.report(err, req);
+        this.broken = true;
+        this.closeSoon();
+      },
+    });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
@@ -363,7 +354,7 @@ export class Connection {
         if (ex.continueState === CONTINUE_WANTED && !ex.bodyDone) {
           // RFC 9110 §10.1.1: the client waits for this before sending the content.
           ex.continueState = CONTINUE_SENT;
-          this.socket.write(CONTINUE_LINE);
+          this.writer.writeContinue();
         }
         break;
       }
@@ -376,11 +367,11 @@ export class Connection {
         void this.flushStream(ex, out);
         return;
       }
-      const ok = this.writeWhole(out);
+      const ok = this.writer.writeWhole(out);
       if (!this.completed(ex, out)) return;
       if (!ok) {
         this.writing = true;
-        void this.drain().then(() => {
+        void this.writer.drain().then(() => {
           this.writing = false;
           this.flush();
         });
@@ -395,9 +386,8 @@ export class Connection {
   /** Writes a response whose message is a stream, then goes on with the queue. */
   private async flushStream(ex: Exchange, r: PreparedResponse): Promise<void> {
     this.writing = true;
-    this.writingTimeout = ex.controller?.timeout ?? null;
     try {
-      await this.write(r, ex.req);
+      await this.writer.writeStream(r, ex.req, ex.controller?.timeout ?? null);
     } finally {
       this.writing = false;
     }
@@ -431,86 +421,6 @@ export class Connection {
     return true;
   }
 
-  /** Writes a response whose content is known; false when the socket asks to wait for 'drain'. */
-  private writeWhole(r: PreparedResponse): boolean {
-    const sock = this.socket;
-    const head = r.head;
-    if (head === null) {
-      // HTTP/0.9: the content only.
-      if (r.bodyText !== null) return r.bodyText.length === 0 || sock.write(r.bodyText, 'latin1');
-      return r.body === null || r.body.length === 0 || sock.write(r.body);
-    }
-    // ASCII text content goes out with the head as one latin1 string: no Buffer is made.
-    if (r.bodyText !== null) return sock.write(r.bodyText.length === 0 ? head : head + r.bodyText, 'latin1');
-    if (r.body === null || r.body.length === 0) return sock.write(head, 'latin1');
-    sock.cork();
-    sock.write(head, 'latin1');
-    const ok = sock.write(r.body);
-    sock.uncork();
-    return ok;
-  }
-
-  /** Writes a response whose message is a stream, with backpressure. */
-  private async write(r: PreparedResponse, req: RequestDict | null): Promise<void> {
-    const sock = this.socket;
-    const stream = r.stream!;
-    if (r.head !== null) sock.write(r.head, 'latin1');
-    let sent = 0;
-    const iterator = stream[Symbol.asyncIterator]();
-    // Whatever ends the response early, the message stream is closed (its finally runs).
-    const abandon = async (): Promise<void> => {
-      await iterator.return?.().catch(() => {});
-    };
-    try {
-      for (;;) {
-        this.producerSince = Date.now();
-        const step = await iterator.next();
-        this.producerSince = 0;
-        if (this.destroyed) return await abandon();
-        if (step.done) break;
-        const chunk = step.value;
-        sent += chunk.length;
-        if (r.declaredLength !== null && sent > r.declaredLength) throw new Error(`message longer than its Content-Length ${r.declaredLength}`);
-        let ok: boolean;
-        if (r.chunked) {
-          sock.cork();
-          sock.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-          sock.write(chunk);
-          ok = sock.write('\r\n', 'latin1');
-          sock.uncork();
-        } else ok = sock.write(chunk);
-        if (!ok) await this.drain();
-        if (this.destroyed) return await abandon();
-      }
-      if (r.declaredLength !== null && sent !== r.declaredLength) throw new Error(`message shorter (${sent}) than its Content-Length ${r.declaredLength}`);
-      if (r.chunked) sock.write('0\r\n\r\n', 'latin1');
-    } catch (err) {
-      // The head is on the wire: the framing cannot be saved, only the
-      // connection ended — gracefully, so that what was written (and any
-      // earlier responses still corked) reaches the client, which sees the
-      // message cut short (no last chunk, or fewer bytes than announced).
-      this.producerSince = 0;
-      if (!this.destroyed) this.ctx.report(err, req);
-      this.broken = true;
-      this.closeSoon();
-      await abandon();
-    }
-  }
-
-  private drain(): Promise<void> {
-    this.drainSince = Date.now();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.drainSince = 0;
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
-    });
-  }
-
   // ------------------------------------------------------------- lifecycle
 
   /**
@@ -531,7 +441,7 @@ export class Connection {
 
   /** Stop was asked: close now if nothing is in flight, else after the in-flight responses. */
   shutdown(): void {
-    for (const ex of this.queue) ex.controller?.abort(new Error('server stopping'));
+    for (const ex of this.queue) ex.controller?.abort(new RepyHttpError('ERR_SERVER_STOPPING', 'server stopping'));
     if (this.idle || (this.queue.length === 0 && this.bodyTarget === null)) this.closeSoon();
     else if (this.bodyTarget === null) this.stopReading = true;
   }
@@ -589,20 +499,11 @@ export class Connection {
   sweep(now: number): void {
     if (this.destroyed) return;
     const o = this.ctx.options;
-    if (this.drainSince !== 0 && o.writeTimeout > 0 && now - this.drainSince > o.writeTimeout) {
-      this.ctx.report(new RequestTimeoutError('ERR_WRITE_TIMEOUT', 'the client did not read the response in time (writeTimeout)'), null);
+    const writeExpired = this.writer.expired(now, o);
+    if (writeExpired !== null) {
+      this.ctx.report(writeExpired, null);
       this.destroy();
       return;
-    }
-    if (this.producerSince !== 0) {
-      // A message stream that stops producing holds the connection: it gets
-      // the callback's time (per chunk), then the connection is cut.
-      const limit = this.writingTimeout ?? o.callbackTimeout;
-      if (limit > 0 && now - this.producerSince > limit) {
-        this.ctx.report(new RequestTimeoutError('ERR_CALLBACK_TIMEOUT', `the message stream produced nothing for ${limit} ms (callbackTimeout)`), null);
-        this.destroy();
-        return;
-      }
     }
     if (this.idleSince !== 0 && o.keepAliveTimeout > 0 && now - this.idleSince > o.keepAliveTimeout) {
       this.closeSoon();

@@ -1,0 +1,151 @@
+/**
+ * Writes prepared responses onto a connection's socket: the head and known
+ * content in as few writes as possible, a streamed message chunk by chunk
+ * with backpressure, and the bookkeeping of the two write timeouts (the
+ * client not reading, the message stream not producing). Which response
+ * goes next, and what happens to the connection after it, is the
+ * connection's business (src/server/connection.ts).
+ *
+ * @module
+ */
+
+import type { Socket } from 'node:net';
+import { InvalidResponseError } from '../errors.js';
+import { RequestTimeoutError } from './errors.js';
+import type { ServerOptionsResolved } from './options.js';
+import type { RequestDict } from './request.js';
+import type { PreparedResponse } from './response.js';
+
+const CONTINUE_LINE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+
+/** What the writer needs from its connection. */
+export interface WriterHost {
+  /** True once the socket closed: a stream being written is abandoned. */
+  gone(): boolean;
+  /**
+   * A streamed response failed after its head went out (the framing cannot
+   * be saved): report `err` and end the connection after what was written.
+   */
+  cut(err: unknown, req: RequestDict | null): void;
+}
+
+export class ResponseWriter {
+  // Timestamps (ms) the sweeper compares with the timeouts; 0 = not waiting.
+  private drainSince = 0; // a write waits for the client to read
+  private producerSince = 0; // a write waits for the callback's message stream
+  private streamTimeout: number | null = null; // the req.setTimeout of the stream being written
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly host: WriterHost,
+  ) {}
+
+  /** RFC 9110 §10.1.1: the interim response the client waits for before sending the content. */
+  writeContinue(): void {
+    this.socket.write(CONTINUE_LINE);
+  }
+
+  /** Writes a response whose content is known; false when the socket asks to wait for 'drain'. */
+  writeWhole(r: PreparedResponse): boolean {
+    const sock = this.socket;
+    const head = r.head;
+    if (head === null) {
+      // HTTP/0.9: the content only.
+      if (r.bodyText !== null) return r.bodyText.length === 0 || sock.write(r.bodyText, 'latin1');
+      return r.body === null || r.body.length === 0 || sock.write(r.body);
+    }
+    // ASCII text content goes out with the head as one latin1 string: no Buffer is made.
+    if (r.bodyText !== null) return sock.write(r.bodyText.length === 0 ? head : head + r.bodyText, 'latin1');
+    if (r.body === null || r.body.length === 0) return sock.write(head, 'latin1');
+    sock.cork();
+    sock.write(head, 'latin1');
+    const ok = sock.write(r.body);
+    sock.uncork();
+    return ok;
+  }
+
+  /**
+   * Writes a response whose message is a stream, with backpressure.
+   * `timeout` is the request's own `req.setTimeout` (null: the server's
+   * `callbackTimeout`), the most the stream may take for one chunk.
+   */
+  async writeStream(r: PreparedResponse, req: RequestDict | null, timeout: number | null): Promise<void> {
+    this.streamTimeout = timeout;
+    const sock = this.socket;
+    const stream = r.stream!;
+    if (r.head !== null) sock.write(r.head, 'latin1');
+    let sent = 0;
+    const iterator = stream[Symbol.asyncIterator]();
+    // Whatever ends the response early, the message stream is closed (its finally runs).
+    const abandon = async (): Promise<void> => {
+      await iterator.return?.().catch(() => {});
+    };
+    try {
+      for (;;) {
+        this.producerSince = Date.now();
+        const step = await iterator.next();
+        this.producerSince = 0;
+        if (this.host.gone()) return await abandon();
+        if (step.done) break;
+        const chunk = step.value;
+        sent += chunk.length;
+        if (r.declaredLength !== null && sent > r.declaredLength) throw new InvalidResponseError(`message longer than its Content-Length ${r.declaredLength}`);
+        let ok: boolean;
+        if (r.chunked) {
+          sock.cork();
+          sock.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+          sock.write(chunk);
+          ok = sock.write('\r\n', 'latin1');
+          sock.uncork();
+        } else ok = sock.write(chunk);
+        if (!ok) await this.drain();
+        if (this.host.gone()) return await abandon();
+      }
+      if (r.declaredLength !== null && sent !== r.declaredLength) throw new InvalidResponseError(`message shorter (${sent}) than its Content-Length ${r.declaredLength}`);
+      if (r.chunked) sock.write('0\r\n\r\n', 'latin1');
+    } catch (err) {
+      // The head is on the wire: the framing cannot be saved, only the
+      // connection ended — gracefully, so that what was written (and any
+      // earlier responses still corked) reaches the client, which sees the
+      // message cut short (no last chunk, or fewer bytes than announced).
+      this.producerSince = 0;
+      this.host.cut(err, req);
+      await abandon();
+    }
+  }
+
+  /** Resolves once the socket drained (or closed). */
+  drain(): Promise<void> {
+    this.drainSince = Date.now();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.drainSince = 0;
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  /**
+   * The write timeout that expired at `now`, if any (the connection reports
+   * it and cuts the connection): `writeTimeout` while the client does not
+   * read, the callback's time while a message stream does not produce.
+   */
+  expired(now: number, o: ServerOptionsResolved): RequestTimeoutError | null {
+    if (this.drainSince !== 0 && o.writeTimeout > 0 && now - this.drainSince > o.writeTimeout) {
+      return new RequestTimeoutError('ERR_WRITE_TIMEOUT', 'the client did not read the response in time (writeTimeout)');
+    }
+    if (this.producerSince !== 0) {
+      // A message stream that stops producing holds the connection: it gets
+      // the callback's time (per chunk), then the connection is cut.
+      const limit = this.streamTimeout ?? o.callbackTimeout;
+      if (limit > 0 && now - this.producerSince > limit) {
+        return new RequestTimeoutError('ERR_CALLBACK_TIMEOUT', `the message stream produced nothing for ${limit} ms (callbackTimeout)`);
+      }
+    }
+    return null;
+  }
+}
