@@ -13,6 +13,7 @@
 export { registerCallback, stopCallback, boundAddress, type Callback } from './server/server.js';
 export { SERVER_DEFAULTS, type ServerOptions } from './server/options.js';
 export { DataStream, LazyAbort, canonicalName, headersObject, type RequestDict } from './server/request.js';
+export { compose, route, withRequest, notFound, type Middleware, type Route } from './server/compose.js';
 export { prepareResponse, httpDate, type ResponseDict, type ResponseMessage, type FileLike } from './server/response.js';
 export { ClientGoneError, RequestTimeoutError } from './server/connection.js';
 export {
