@@ -14,6 +14,7 @@ export { registerCallback, stopCallback, boundAddress, type Callback } from './s
 export { SERVER_DEFAULTS, type ServerOptions } from './server/options.js';
 export { DataStream, LazyAbort, type RequestDict } from './server/request.js';
 export { canonicalName, headersObject } from './message/headers.js';
+export { compose, route, withRequest, notFound, type Middleware, type Route } from './server/compose.js';
 export { prepareResponse, httpDate, type ResponseDict, type ResponseMessage, type FileLike } from './server/response.js';
 export { ClientGoneError, RequestTimeoutError, type RequestTimeoutCode } from './server/errors.js';
 export {

@@ -124,29 +124,41 @@ export class LazyAbort {
   }
 }
 
-/** Where a request dictionary keeps its control object (not enumerable as data: a symbol). */
+/**
+ * Where a request dictionary keeps its control object: an own enumerable
+ * symbol property, so that `{ ...req }` and `Object.assign({}, req)` carry it
+ * (spread copies own enumerable symbol keys) while `Object.keys` and
+ * `JSON.stringify` do not list it.
+ */
 const CONTROL = Symbol('repy-http.request');
 
-/**
- * The prototype of every request dictionary: `signal` and `setTimeout` live
- * here, so the dictionary's own properties are exactly its data (what
- * JSON.stringify and Object.keys see) and no closure is made per request.
- */
-const REQUEST_PROTO: object = Object.create(Object.prototype, {
-  signal: {
-    get(this: { [CONTROL]: LazyAbort }) {
-      return this[CONTROL].signal;
-    },
-  },
-  setTimeout: {
-    value(this: { [CONTROL]: LazyAbort }, ms: number): void {
-      if (typeof ms !== 'number' || !(ms >= 0)) throw new TypeError('setTimeout(ms): ms must be a non-negative number (0 = no timeout)');
-      this[CONTROL].timeout = ms;
-    },
-  },
-});
+type Controlled = { [CONTROL]: LazyAbort };
 
-/** Builds the request dictionary from a parsed head. */
+/** `req.signal`: one shared getter, installed on each request as an own enumerable accessor. */
+function getSignal(this: Controlled): AbortSignal {
+  return this[CONTROL].signal;
+}
+
+/**
+ * `req.setTimeout`: one shared function (no closure per request), an own
+ * enumerable property of each request; it finds the request's control
+ * object through `this`, which a spread copy carries too.
+ */
+function setRequestTimeout(this: Controlled, ms: number): void {
+  if (this === null || typeof this !== 'object' || !(this[CONTROL] instanceof LazyAbort)) {
+    throw new TypeError('setTimeout must be called on a request dictionary: req.setTimeout(ms)');
+  }
+  if (typeof ms !== 'number' || !(ms >= 0)) throw new TypeError('setTimeout(ms): ms must be a non-negative number (0 = no timeout)');
+  this[CONTROL].timeout = ms;
+}
+
+const SIGNAL: PropertyDescriptor = { get: getSignal, enumerable: true, configurable: true };
+
+/**
+ * Builds the request dictionary from a parsed head. Its own enumerable
+ * properties are the data fields, then `signal` (a lazy getter) and
+ * `setTimeout`, so a plain spread copy keeps working.
+ */
 export function buildRequest(
   head: RequestHead,
   datastream: DataStream,
@@ -157,7 +169,7 @@ export function buildRequest(
 ): RequestDict {
   const q = head.target.indexOf('?');
   const querystr = q === -1 ? null : head.target.slice(q + 1);
-  const req = Object.create(REQUEST_PROTO) as RequestDict & { [CONTROL]: LazyAbort };
+  const req = {} as RequestDict & Controlled;
   req.verb = head.method;
   req.path = q === -1 ? head.target : head.target.slice(0, q);
   req.querystr = querystr;
@@ -169,6 +181,12 @@ export function buildRequest(
   req.httpdid = httpdid;
   req.remoteipstr = remoteipstr;
   req.remoteportnum = remoteportnum;
+  // Own properties, so that a wrapper's `{ ...req, path }` keeps them: spread
+  // reads the getter (the copy holds this request's AbortSignal, made then)
+  // and copies the function and the control symbol. The signal stays lazy
+  // for callbacks that neither read it nor spread the request.
+  Object.defineProperty(req, 'signal', SIGNAL);
+  req.setTimeout = setRequestTimeout;
   req[CONTROL] = control;
   return req;
 }

@@ -1,0 +1,117 @@
+// package.json "exports": the package is built into a temporary
+// node_modules/repy-http (this package.json + a fresh dist/) and imported by
+// name from a child process, as a user would. 'repy-http/parser' must work
+// without loading the server or the client (no node:net).
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, '..');
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+
+const dir = t.testdir({});
+const pkg = join(dir, 'node_modules', 'repy-http');
+
+t.before(async () => {
+  mkdirSync(pkg, { recursive: true });
+  cpSync(join(root, 'package.json'), join(pkg, 'package.json'));
+  await run(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist')], { cwd: root });
+});
+
+/**
+ * Runs an ES module in a plain child process with cwd in the temp dir; its
+ * stdout parsed as JSON. Through `env -u NODE_OPTIONS`: tap's processinfo
+ * puts its loaders into NODE_OPTIONS of every process spawned under a test
+ * (whatever env is passed), and they load node:net themselves.
+ */
+async function child(code: string): Promise<unknown> {
+  const { stdout } = await run('env', ['-u', 'NODE_OPTIONS', process.execPath, '--input-type=module', '-e', code], { cwd: dir });
+  return JSON.parse(stdout) as unknown;
+}
+
+t.test('the exports map names ".", "./parser" and "./package.json" only', async (t) => {
+  const exp = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> }).exports;
+  t.same(Object.keys(exp).sort(), ['.', './package.json', './parser']);
+  t.same(exp['./parser'], { types: './dist/parser/index.d.ts', import: './dist/parser/index.js' });
+});
+
+t.test('"repy-http/parser" parses and does not load node:net', async (t) => {
+  const out = await child(`
+    const { RequestParser, parseMessages, HttpParseError } = await import('repy-http/parser');
+    const p = new RequestParser();
+    p.push(Buffer.from('GET /x HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n'));
+    const ev = p.next();
+    const bad = parseMessages(Buffer.from('GET / HTTP/1.1\\r\\nBad Header: x\\r\\n\\r\\n')).error;
+    console.log(JSON.stringify({
+      target: ev.head?.target, badIsParseError: bad instanceof HttpParseError,
+      net: process.moduleLoadList.includes('NativeModule net'),
+    }));`);
+  t.same(out, { target: '/x', badIsParseError: true, net: false });
+});
+
+t.test('"repy-http" exports the repy API, compose included (and does load node:net)', async (t) => {
+  const out = await child(`
+    const m = await import('repy-http');
+    const names = ['registerCallback', 'stopCallback', 'boundAddress', 'compose', 'route', 'withRequest', 'getString', 'RequestParser'];
+    console.log(JSON.stringify({
+      missing: names.filter((n) => typeof m[n] !== 'function'),
+      net: process.moduleLoadList.includes('NativeModule net'),
+      sameParser: m.RequestParser === (await import('repy-http/parser')).RequestParser,
+    }));`);
+  t.same(out, { missing: [], net: true, sameParser: true });
+});
+
+t.test('files outside the exports map are not importable', async (t) => {
+  const out = await child(`
+    const codes = [];
+    for (const s of ['repy-http/dist/server/server.js', 'repy-http/server', 'repy-http/compose']) {
+      try { await import(s); codes.push('loaded'); } catch (e) { codes.push(e.code); }
+    }
+    console.log(JSON.stringify(codes));`);
+  t.same(out, ['ERR_PACKAGE_PATH_NOT_EXPORTED', 'ERR_PACKAGE_PATH_NOT_EXPORTED', 'ERR_PACKAGE_PATH_NOT_EXPORTED']);
+});
+
+t.test('the parser\'s import graph stays out of server/ and client/ and imports no node: module', async (t) => {
+  const dist = join(pkg, 'dist');
+  const seen = new Set<string>();
+  const bare: string[] = [];
+  const walk = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const src = readFileSync(file, 'utf8');
+    for (const m of src.matchAll(/^(?:import|export)\b[^'"]*?from\s+'([^']+)'/gm)) {
+      const spec = m[1]!;
+      if (spec.startsWith('.')) walk(resolve(dirname(file), spec));
+      else bare.push(spec);
+    }
+  };
+  walk(join(dist, 'parser', 'index.js'));
+  const files = [...seen].map((f) => f.slice(dist.length + 1)).sort();
+  t.ok(files.length >= 2, `walked ${files.join(', ')}`);
+  t.same(files.filter((f) => !f.startsWith('parser/') && f !== 'errors.js'), [], 'only parser/ and errors.js');
+  t.same(bare, [], 'no node: or package imports');
+});
+
+t.test('TypeScript resolves "repy-http/parser" to its declarations', async (t) => {
+  writeFileSync(join(dir, 'use.ts'), [
+    "import { RequestParser, type RequestHead } from 'repy-http/parser';",
+    "import { compose, route, withRequest, type Middleware } from 'repy-http';",
+    'const p: RequestParser = new RequestParser();',
+    'export const h: RequestHead | null = null;',
+    'export const mw: Middleware = (next) => (req) => next(withRequest(req, { path: "/" }));',
+    'export const app = compose(mw)(route({ "/": () => ({ statuscode: 204 }) }));',
+    'void p;',
+  ].join('\n'));
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: true, types: [] },
+    files: ['use.ts'],
+  }));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+  // @types/node for Buffer in the declarations: point typeRoots at this repo's.
+  cpSync(join(root, 'node_modules', '@types'), join(dir, 'node_modules', '@types'), { recursive: true, dereference: true });
+  const r = await run(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], { cwd: dir }).then(() => 'ok', (e: { stdout?: string }) => e.stdout ?? String(e));
+  t.equal(r, 'ok');
+});
