@@ -13,7 +13,7 @@
  *
  * | RFC 9112 rule | state (`HEAD_STATES` name) | method |
  * | --- | --- | --- |
- * | §2.2 empty lines before the start line | `L_LEADING`, `L_LEADING_LF` (`empty-line`) | {@link HeadScanner.leading} |
+ * | §2.2 empty lines before the start line (request or status line, see docs/conformance.md) | `L_LEADING`, `L_LEADING_LF` (`empty-line`) | {@link HeadScanner.leading} |
  * | §3.1 method = token | `L_METHOD` (`method`) | {@link HeadScanner.method} |
  * | §3.2 request-target | `L_TARGET` (`request-target`) | {@link HeadScanner.target} |
  * | §2.3 HTTP-version | `L_VERSION` (`HTTP-version`) | {@link HeadScanner.version} |
@@ -130,7 +130,7 @@ export class HeadScanner {
 
   /** A new message starts at absolute offset `at`. */
   reset(at: number): void {
-    this.l = this.isRequest ? L_LEADING : L_VERSION;
+    this.l = L_LEADING;
     this.vpos = 0;
     this.startLine = [];
     this.fields = [];
@@ -144,7 +144,7 @@ export class HeadScanner {
 
   /** True before any byte of the start line (empty lines may have been skipped). */
   get atStart(): boolean {
-    return this.l === (this.isRequest ? L_LEADING : L_VERSION) && this.vpos === 0;
+    return this.l === L_LEADING && this.vpos === 0;
   }
 
   /** The trailer section starts at absolute offset `at` (after the last chunk). */
@@ -204,7 +204,11 @@ export class HeadScanner {
 
   // ------------------------------------------------------------ start line
 
-  /** RFC 9112 §2.2: empty lines (CRLF) before the start line are ignored. */
+  /**
+   * RFC 9112 §2.2: empty lines (CRLF) before the start line are ignored —
+   * before a status line too, so that a stray CRLF after a response means
+   * the same whether the connection stays open or not (docs/conformance.md).
+   */
   private leading(buf: Buffer, base: number, i: number, cap: number): number {
     if (i >= cap) return this.fail(this.isRequest ? 'REQUEST_LINE_INVALID' : 'STATUS_LINE_INVALID', base + cap, i);
     const b = buf[i]!;
