@@ -197,6 +197,7 @@ export function messageBodyLength(m: BodyLengthInput): BodyKind | HttpParseError
     // Rule 4: a final coding other than chunked: a response runs until the
     // connection closes; a request's length cannot be determined (400).
     if (e === 'not-final') {
+      if (!m.request) return 'until-close';
       const last = f.codings[f.codings.length - 1]!;
       return new HttpParseError('TE_NOT_CHUNKED_FINAL', m.at, `the final transfer coding is ${JSON.stringify(last.replace(/;$/, ''))}, not chunked`);
     }

@@ -102,7 +102,7 @@ export interface ResponseHead extends HeadBase {
   status: number;
   /** The reason phrase as sent (possibly empty). */
   reason: string;
-  /** True when the body runs until the connection closes (RFC 9112 §6.3 rule 8). */
+  /** True when the body runs until the connection closes (RFC 9112 §6.3 rule 8, or rule 4: a final transfer coding other than chunked). */
   closeDelimited: boolean;
 }
 
