@@ -9,11 +9,11 @@ import { HttpParseError } from '../src/errors.js';
 
 const te = (...codings: string[]): FramingFields => Object.assign(newFraming(), { te: true, codings });
 const res = (status: number, fields: FramingFields, method = 'GET'): unknown => {
-  const r = messageBodyLength({ request: false, method, status, fields, at: 7 });
+  const r = messageBodyLength(fields, false, method, status, 7);
   return r instanceof HttpParseError ? r.code : r;
 };
 const req = (method: string, fields: FramingFields): unknown => {
-  const r = messageBodyLength({ request: true, method, status: 0, fields, at: 7 });
+  const r = messageBodyLength(fields, true, method, 0, 7);
   return r instanceof HttpParseError ? r.code : r;
 };
 

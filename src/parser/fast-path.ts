@@ -103,9 +103,10 @@ export function wholeHead(s: HeadScanner, win: HeadWindow, buf: Buffer, base: nu
   if (e !== null) return e;
   s.lineCount = lines.length;
   s.fields = lines;
+  const http10 = s.http10;
   for (let k = 0; k < lines.length; k++) {
     const line = lines[k]!;
-    const fe = readFramingField(s.fr, line[0], line[1], -1, s.isRequest, s.http10);
+    const fe = readFramingField(s.fr, line[0], line[1], -1, s.isRequest, http10);
     if (fe !== null) return new HttpParseError(fe.code, base + win.from + valueOffset(w, rlEnd + 2, k), fe.reason);
   }
   s.scan = i + (end + 4 - at);

@@ -158,59 +158,52 @@ function readTransferEncoding(f: FramingFields, value: string, at: number, http1
 /** How the body of a message is delimited (RFC 9112 §6.3). With `length`, the length is `fields.contentLength`. */
 export type BodyKind = 'none' | 'length' | 'chunked' | 'until-close' | 'tunnel';
 
-/** What {@link messageBodyLength} needs to know about a message. */
-export interface BodyLengthInput {
-  /** True for a request, false for a response. */
-  request: boolean;
-  /** A request's method; for a response, the method of the request it answers. */
-  method: string;
-  /** A response's status code (not read for a request). */
-  status: number;
-  /** Its framing fields. */
-  fields: FramingFields;
-  /** The byte offset an error points at (the end of the head). */
-  at: number;
-}
-
 /**
  * The message body length, RFC 9112 §6.3 rule by rule (the table at the
  * top of this file), as llhttp's `llhttp__after_headers_complete` decides it.
  *
+ * - `f`: the message's framing fields;
+ * - `request`: true for a request, false for a response;
+ * - `method`: a request's method; for a response, the method of the request it answers;
+ * - `status`: a response's status code (not read for a request);
+ * - `at`: the byte offset an error points at (the end of the head).
+ *
+ * (Arguments rather than one object: it runs once per message, on the hot path.)
+ *
  * @example
- * messageBodyLength({ request: false, method: 'HEAD', status: 200, fields, at }) // 'none'
- * messageBodyLength({ request: true, method: 'POST', status: 0, fields, at })     // 'length', 'chunked', 'none' or an error
+ * messageBodyLength(fields, false, 'HEAD', 200, at) // 'none'
+ * messageBodyLength(fields, true, 'POST', 0, at)    // 'length', 'chunked', 'none' or an error
  */
-export function messageBodyLength(m: BodyLengthInput): BodyKind | HttpParseError {
-  const f = m.fields;
-  if (!m.request) {
+export function messageBodyLength(f: FramingFields, request: boolean, method: string, status: number, at: number): BodyKind | HttpParseError {
+  if (!request) {
     // 101 Switching Protocols: the bytes after the head are the new protocol (RFC 9110 §15.2.2).
-    if (m.status === 101) return 'tunnel';
+    if (status === 101) return 'tunnel';
     // Rule 1: no content after a HEAD request, in a 1xx, 204 or 304, whatever the framing fields say.
-    if (m.method === 'HEAD' || m.status < 200 || m.status === 204 || m.status === 304) return 'none';
+    if (method === 'HEAD' || status < 200 || status === 204 || status === 304) return 'none';
     // Rule 2: a 2xx to CONNECT switches the connection to a tunnel.
-    if (m.method === 'CONNECT' && m.status < 300) return 'tunnel';
+    if (method === 'CONNECT' && status < 300) return 'tunnel';
   }
   // Rule 3 (Transfer-Encoding with Content-Length) and rule 5 (an invalid
   // Content-Length) were refused as the lines arrived: readFramingField.
   if (f.te) {
-    const e = finalCoding(f, m.at);
+    const e = finalCoding(f, at);
     // Rule 4: a final coding other than chunked: a response runs until the
     // connection closes; a request's length cannot be determined (400).
     if (e === 'not-final') {
-      if (!m.request) return 'until-close';
+      if (!request) return 'until-close';
       const last = f.codings[f.codings.length - 1]!;
-      return new HttpParseError('TE_NOT_CHUNKED_FINAL', m.at, `the final transfer coding is ${JSON.stringify(last.replace(/;$/, ''))}, not chunked`);
+      return new HttpParseError('TE_NOT_CHUNKED_FINAL', at, `the final transfer coding is ${JSON.stringify(last.replace(/;$/, ''))}, not chunked`);
     }
     if (e !== null) return e;
   }
   // A CONNECT request has no content (RFC 9110 §9.3.6): what follows is the tunnel.
-  if (m.request && m.method === 'CONNECT') return 'tunnel';
+  if (request && method === 'CONNECT') return 'tunnel';
   // Rule 4: chunked is the final coding.
   if (f.te) return 'chunked';
   // Rule 6: a valid Content-Length.
   if (f.contentLength !== null) return 'length';
   // Rule 7: a request with neither has no content; rule 8: a response's runs until the connection closes.
-  return m.request ? 'none' : 'until-close';
+  return request ? 'none' : 'until-close';
 }
 
 /**

@@ -24,7 +24,7 @@
  * | §5.1 field-name = token | `L_NAME` (`field-name`) | {@link HeadScanner.fieldName} |
  * | §5.1 OWS | `L_OWS` (`OWS`) | {@link HeadScanner.ows} |
  * | §5.5 field-value, OWS, CRLF | `L_VALUE`, `L_FIELD_LF` (`field-value`, `field-line CRLF`) | {@link HeadScanner.fieldValue} |
- * | §2.1 the CRLF ending the head | `L_END_LF` (`final CRLF`) | {@link HeadScanner.scan} |
+ * | §2.1 the CRLF ending the head | `L_END_LF` (`final CRLF`) | {@link HeadScanner.scanSection} |
  * | §7.1.2 trailer-section = *( field-line CRLF ) | the field-line states, `trailerMode` | {@link HeadScanner.beginTrailers} |
  *
  * The scanner resumes where the previous chunk stopped: no byte is scanned

@@ -354,21 +354,24 @@ export abstract class MessageParser<H extends HeadBase> {
    * Builds and validates the head once the field section is complete, and
    * says how its body is read (framing.ts decides).
    */
-  protected abstract buildHead(): { head: H; body: BodyKind } | HttpParseError;
+  protected abstract buildHead(): H | HttpParseError;
+
+  /** How the body of the head just built is read: set by `buildHead` from framing.ts. */
+  protected body: BodyKind = 'none';
 
   private completeHead(): ParseEvent<H> | null {
     const h = this.h;
     if (h.trace !== undefined && h.versionMajor === 0) h.trace({ step: 'start-line', offset: h.msgStart, detail: `${h.startLine.join(' ')} (HTTP/0.9)` });
-    const built = this.buildHead();
-    if (built instanceof HttpParseError) return this.failWith(built);
-    const head = built.head;
+    const head = this.buildHead();
+    if (head instanceof HttpParseError) return this.failWith(head);
     this.head = head;
-    if (built.body === 'chunked') {
+    const body = this.body;
+    if (body === 'chunked') {
       this.startChunkLine();
-    } else if (built.body === 'length' && head.contentLength! > 0) {
+    } else if (body === 'length' && head.contentLength! > 0) {
       this.remaining = head.contentLength!;
       this.m = M_BODY_LENGTH;
-    } else if (built.body === 'until-close') {
+    } else if (body === 'until-close') {
       this.m = M_BODY_EOF;
     } else {
       this.m = M_END;

@@ -7,7 +7,7 @@
  */
 
 import { MessageParser } from './message-parser.js';
-import { messageBodyLength, type BodyKind } from './framing.js';
+import { messageBodyLength } from './framing.js';
 import { checkTargetForm } from './target.js';
 import { listMembers } from './text.js';
 import type { ParserOptions, RequestHead } from './types.js';
@@ -28,19 +28,17 @@ export class RequestParser extends MessageParser<RequestHead> {
     super(true, options);
   }
 
-  protected buildHead(): { head: RequestHead; body: BodyKind } | HttpParseError {
+  protected buildHead(): RequestHead | HttpParseError {
     const h = this.h;
     const method = h.startLine[0]!;
     const target = h.startLine[1]!;
     const at = this.offset;
     const headSize = this.offset - h.msgStart;
     if (h.versionMajor === 0) {
+      this.body = 'none';
       return {
-        head: {
-          method, target, version: '0.9', versionMinor: 9, rawHeaders: [], contentLength: null, chunked: false,
-          keepAlive: false, upgrade: false, expectContinue: false, expectOther: null, offset: h.msgStart, headSize,
-        },
-        body: 'none',
+        method, target, version: '0.9', versionMinor: 9, rawHeaders: [], contentLength: null, chunked: false,
+        keepAlive: false, upgrade: false, expectContinue: false, expectOther: null, offset: h.msgStart, headSize,
       };
     }
     const formError = checkTargetForm(method, target);
@@ -49,31 +47,29 @@ export class RequestParser extends MessageParser<RequestHead> {
     const http11 = h.versionMinor >= 1;
     // RFC 9112 §3.2: exactly one Host for HTTP/1.1 (more than one was refused line by line).
     if (f.host.length === 0 && http11 && this.o.requireHost) return new HttpParseError('HOST_MISSING', at);
-    const body = messageBodyLength({ request: true, method, status: 0, fields: f, at });
+    const body = messageBodyLength(f, true, method, 0, at);
     if (body instanceof HttpParseError) return body;
     if (body === 'length' && !this.bodyFits(f.contentLength!)) return new HttpParseError('BODY_TOO_LARGE', at);
     const isConnect = body === 'tunnel';
     let expectContinue = false;
     let expectOther: string | null = null;
     if (f.expect.length > 0) ({ expectContinue, expectOther } = expectation(f.expect, http11));
+    this.body = body;
     return {
-      head: {
-        method,
-        target,
-        version: http11 ? '1.1' : '1.0',
-        versionMinor: h.versionMinor,
-        rawHeaders: h.fields,
-        contentLength: body === 'length' ? f.contentLength : null,
-        chunked: body === 'chunked',
-        keepAlive: !f.close && (http11 || f.keepAliveToken),
-        // RFC 9110 §7.8: Upgrade in an HTTP/1.0 request MUST be ignored.
-        upgrade: isConnect || (http11 && f.upgradeToken && f.upgradeField),
-        expectContinue,
-        expectOther,
-        offset: h.msgStart,
-        headSize,
-      },
-      body,
+      method,
+      target,
+      version: http11 ? '1.1' : '1.0',
+      versionMinor: h.versionMinor,
+      rawHeaders: h.fields,
+      contentLength: body === 'length' ? f.contentLength : null,
+      chunked: body === 'chunked',
+      keepAlive: !f.close && (http11 || f.keepAliveToken),
+      // RFC 9110 §7.8: Upgrade in an HTTP/1.0 request MUST be ignored.
+      upgrade: isConnect || (http11 && f.upgradeToken && f.upgradeField),
+      expectContinue,
+      expectOther,
+      offset: h.msgStart,
+      headSize,
     };
   }
 }

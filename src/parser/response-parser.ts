@@ -7,7 +7,7 @@
  */
 
 import { MessageParser, M_HEAD } from './message-parser.js';
-import { messageBodyLength, type BodyKind } from './framing.js';
+import { messageBodyLength } from './framing.js';
 import type { ParserOptions, ResponseHead } from './types.js';
 import { HttpParseError } from '../errors.js';
 
@@ -40,32 +40,30 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     this.requestMethod = method;
   }
 
-  protected buildHead(): { head: ResponseHead; body: BodyKind } | HttpParseError {
+  protected buildHead(): ResponseHead | HttpParseError {
     const h = this.h;
     const status = Number(h.startLine[0]);
     if (status < 100) return new HttpParseError('STATUS_LINE_INVALID', h.msgStart + 9, `status ${status} out of range`);
     const f = h.fr;
     const http11 = h.versionMinor >= 1;
-    const body = messageBodyLength({ request: false, method: this.requestMethod, status, fields: f, at: this.offset });
+    const body = messageBodyLength(f, false, this.requestMethod, status, this.offset);
     if (body instanceof HttpParseError) return body;
     if (body === 'length' && !this.bodyFits(f.contentLength!)) return new HttpParseError('BODY_TOO_LARGE', this.offset);
     const closeDelimited = body === 'until-close';
+    this.body = body;
     return {
-      head: {
-        status,
-        reason: h.startLine[1] ?? '',
-        version: http11 ? '1.1' : '1.0',
-        versionMinor: h.versionMinor,
-        rawHeaders: h.fields,
-        contentLength: body === 'length' ? f.contentLength : null,
-        chunked: body === 'chunked',
-        keepAlive: !closeDelimited && !f.close && (http11 || f.keepAliveToken),
-        upgrade: body === 'tunnel',
-        closeDelimited,
-        offset: h.msgStart,
-        headSize: this.offset - h.msgStart,
-      },
-      body,
+      status,
+      reason: h.startLine[1] ?? '',
+      version: http11 ? '1.1' : '1.0',
+      versionMinor: h.versionMinor,
+      rawHeaders: h.fields,
+      contentLength: body === 'length' ? f.contentLength : null,
+      chunked: body === 'chunked',
+      keepAlive: !closeDelimited && !f.close && (http11 || f.keepAliveToken),
+      upgrade: body === 'tunnel',
+      closeDelimited,
+      offset: h.msgStart,
+      headSize: this.offset - h.msgStart,
     };
   }
 

@@ -241,7 +241,7 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
   // RFC 9112 §6.3, as the parsers apply it (src/parser/framing.ts): rule 1
   // gives `none`, rule 2 the `tunnel`; either way no content is written.
   const knownLength = bodyText !== null ? bodyText.length : body !== null ? body.length : null;
-  const framing = messageBodyLength({ request: false, method: ctx.method, status, fields: sentFraming(null, false), at: 0 });
+  const framing = messageBodyLength(sentFraming(null, false), false, ctx.method, status, 0);
   const noContent = framing === 'none' || framing === 'tunnel';
 
   if (version === '0.9') {
@@ -331,7 +331,7 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
   // The framing as the recipient will read it (RFC 9112 §6.3): content that
   // runs until the connection closes means the connection must close.
   const sentLength = noContent || chunked ? null : knownLength ?? declaredLength;
-  if (!noContent && messageBodyLength({ request: false, method: ctx.method, status, fields: sentFraming(sentLength, chunked), at: 0 }) === 'until-close') close = true;
+  if (!noContent && messageBodyLength(sentFraming(sentLength, chunked), false, ctx.method, status, 0) === 'until-close') close = true;
   // The connection decision wins over what the callback wrote (RFC 9112 §9.6: a closing sender says close).
   const connectionAt = head.length;
   if (close) head += 'Connection: close\r\n';
