@@ -7,7 +7,9 @@
  */
 
 import type { HttpParseError } from '../errors.js';
-import { RequestParser, ResponseParser, type ParserOptions, type RawHeader, type RequestHead, type ResponseHead } from './parser.js';
+import { RequestParser } from './request-parser.js';
+import { ResponseParser } from './response-parser.js';
+import type { ParserOptions, RawHeader, RequestHead, ResponseHead } from './types.js';
 
 /** One message as {@link parseMessages} reports it. */
 export interface ParsedMessage {

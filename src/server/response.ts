@@ -9,6 +9,7 @@
 import { FIELD_VALUE, REASON, STATUS_REASONS, TOKEN } from '../parser/constants.js';
 import { InvalidResponseError } from '../errors.js';
 import { trimOWS } from '../parser/parser.js';
+import { messageBodyLength, sentFraming } from '../parser/framing.js';
 
 /** A file-like object: `read(n)` returns (or resolves to) a string or bytes, empty at the end. */
 export interface FileLike {
@@ -237,9 +238,11 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
   // No content for HEAD, 204, 304 (RFC 9110 §6.4.1), nor for a 2xx to CONNECT,
   // which also must not carry Content-Length or Transfer-Encoding (RFC 9110 §8.6,
   // RFC 9112 §6.1); this server does not tunnel, so the connection closes after it.
+  // RFC 9112 §6.3, as the parsers apply it (src/parser/framing.ts): rule 1
+  // gives `none`, rule 2 the `tunnel`; either way no content is written.
   const knownLength = bodyText !== null ? bodyText.length : body !== null ? body.length : null;
-  const connect2xx = ctx.method === 'CONNECT' && status < 300;
-  const noContent = ctx.method === 'HEAD' || status === 204 || status === 304 || connect2xx;
+  const framing = messageBodyLength(sentFraming(null, false), false, ctx.method, status, 0);
+  const noContent = framing === 'none' || framing === 'tunnel';
 
   if (version === '0.9') {
     return {
@@ -321,11 +324,14 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
     declaredLength = null;
     head += 'Transfer-Encoding: chunked\r\n';
   } else {
-    // HTTP/1.0 cannot chunk: the end of the connection ends the content (RFC 9112 §6.3 rule 8).
+    // HTTP/1.0 cannot chunk: without a length, the end of the connection ends the content (rule 8 below).
     if (knownLength !== null) head += `Content-Length: ${knownLength}\r\n`;
-    else close = true;
     declaredLength = null;
   }
+  // The framing as the recipient will read it (RFC 9112 §6.3): content that
+  // runs until the connection closes means the connection must close.
+  const sentLength = noContent || chunked ? null : knownLength ?? declaredLength;
+  if (!noContent && messageBodyLength(sentFraming(sentLength, chunked), false, ctx.method, status, 0) === 'until-close') close = true;
   // The connection decision wins over what the callback wrote (RFC 9112 §9.6: a closing sender says close).
   const connectionAt = head.length;
   if (close) head += 'Connection: close\r\n';
