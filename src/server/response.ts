@@ -157,20 +157,8 @@ async function* readIterable(it: AsyncIterable<unknown> | Iterable<unknown>): As
 
 const VERSIONS = new Set(['0.9', '1.0', '1.1']);
 
-/**
- * Validates a callback's result and decides the framing (RFC 9112 §6, §9):
- * Content-Length when the length is known; chunked (HTTP/1.1) or
- * close-delimited (HTTP/1.0) for a stream; no content for HEAD, 204 and
- * 304; a Date field; Connection: close when the connection ends after it.
- * Throws {@link InvalidResponseError} for anything that cannot be sent.
- *
- * @example
- * prepareResponse({ statuscode: 200, message: 'hi' }, { method: 'GET', version: '1.1', keepAlive: true })
- * // head: 'HTTP/1.1 200 OK\r\nDate: ...\r\nContent-Length: 2\r\n\r\n', body: 'hi'
- */
-export function prepareResponse(result: unknown, ctx: ResponseContext): PreparedResponse {
-  if (!isObject(result) || Array.isArray(result)) throw invalid(`expected a dictionary, got ${result === null ? 'null' : Array.isArray(result) ? 'an array' : typeof result}`);
-  const r = result as Record<string, unknown>;
+/** The status line's parts from the dictionary: `statuscode`, `statusmsg`, `version`. */
+function statusOf(r: Record<string, unknown>, ctx: ResponseContext): { status: number; reason: string; version: '0.9' | '1.0' | '1.1' } {
   const status = r['statuscode'];
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) {
     throw invalid(`statuscode must be an integer 100-599, got ${JSON.stringify(status) ?? String(status)}`);
@@ -192,25 +180,31 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
     // Never answer with a higher minor version than the client can read framing for.
     if (asked < version) version = asked;
   }
+  return { status, reason, version };
+}
 
-  // The content.
-  const msg = r['message'];
-  let body: Buffer | null = null;
-  let bodyText: string | null = null;
-  let stream: AsyncIterable<Buffer> | null = null;
-  let cleanup = (): void => {};
-  if (msg === undefined || msg === null) bodyText = '';
+/** The content of a response: exactly one of text, bytes or a stream, and how to release the stream. */
+interface Content {
+  body: Buffer | null;
+  bodyText: string | null;
+  stream: AsyncIterable<Buffer> | null;
+  cleanup: () => void;
+}
+
+/** Reads `message`: a string, bytes, an (async) iterable or a file-like object. */
+function contentOf(msg: unknown): Content {
+  const c: Content = { body: null, bodyText: null, stream: null, cleanup: () => {} };
+  if (msg === undefined || msg === null) c.bodyText = '';
   // ASCII text (UTF-8 length equals length) is kept as text: written with the head as one string.
   else if (typeof msg === 'string') {
-    if (Buffer.byteLength(msg, 'utf8') === msg.length) bodyText = msg;
-    else body = Buffer.from(msg, 'utf8');
+    if (Buffer.byteLength(msg, 'utf8') === msg.length) c.bodyText = msg;
+    else c.body = Buffer.from(msg, 'utf8');
   }
-  else if (msg instanceof Uint8Array) body = Buffer.from(msg.buffer, msg.byteOffset, msg.length);
+  else if (msg instanceof Uint8Array) c.body = Buffer.from(msg.buffer, msg.byteOffset, msg.length);
   else if (isObject(msg) && typeof msg[Symbol.asyncIterator] === 'function') {
     // Async iterables first: a Node Readable has read() too, with other semantics.
-    const it = msg as unknown as AsyncIterable<unknown>;
-    stream = readIterable(it);
-    cleanup = once(() => {
+    c.stream = readIterable(msg as unknown as AsyncIterable<unknown>);
+    c.cleanup = once(() => {
       try {
         const destroy = (msg as { destroy?: unknown }).destroy;
         if (typeof destroy === 'function') (destroy as () => void).call(msg);
@@ -220,8 +214,8 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
     });
   } else if (isObject(msg) && typeof msg['read'] === 'function') {
     const f = msg as unknown as FileLike;
-    stream = readFileLike(f);
-    cleanup = once(() => {
+    c.stream = readFileLike(f);
+    c.cleanup = once(() => {
       try {
         if (typeof f.close === 'function') {
           const p = f.close();
@@ -232,123 +226,154 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
       }
     });
   } else if (isObject(msg) && typeof msg[Symbol.iterator] === 'function') {
-    stream = readIterable(msg as unknown as Iterable<unknown>);
+    c.stream = readIterable(msg as unknown as Iterable<unknown>);
   } else throw invalid(`message must be a string, bytes, a file-like object with read(n), or an (async) iterable; got ${typeof msg}`);
+  return c;
+}
 
+/** The callback's header fields, checked: the lines to write as they are, and the fields the server decides on. */
+interface UserFields {
+  lines: string;
+  declaredLength: number | null;
+  chunkedAsked: boolean;
+  connection: string[];
+  close: boolean;
+  hasDate: boolean;
+}
+
+/** Reads `headers`: names must be tokens, values strings/numbers/arrays of Latin-1 without CR, LF, NUL or edge whitespace. */
+function userFields(headers: unknown): UserFields {
+  const f: UserFields = { lines: '', declaredLength: null, chunkedAsked: false, connection: [], close: false, hasDate: false };
+  if (headers === undefined || headers === null) return f;
+  if (!isObject(headers) || Array.isArray(headers)) throw invalid('headers must be an object');
+  for (const name of Object.keys(headers)) {
+    if (!isToken(name)) throw invalid(`header name ${JSON.stringify(name)} is not a token`);
+    const raw = (headers as Record<string, unknown>)[name];
+    if (raw === undefined || raw === null) continue;
+    const values: string[] = [];
+    if (typeof raw === 'string') values.push(raw);
+    else if (typeof raw === 'number' && Number.isFinite(raw)) values.push(String(raw));
+    else if (Array.isArray(raw) && raw.every((v) => typeof v === 'string')) values.push(...(raw as string[]));
+    else throw invalid(`header ${JSON.stringify(name)} must be a string, a number or an array of strings`);
+    const lower = name.toLowerCase();
+    for (const v of values) checkFieldValue(name, v);
+    if (lower === 'content-length') {
+      if (values.length !== 1 || !/^[0-9]{1,15}$/.test(values[0]!)) throw invalid('Content-Length must be one non-negative integer');
+      f.declaredLength = Number(values[0]);
+      continue; // written by the framing, once it is decided
+    }
+    if (lower === 'transfer-encoding') {
+      if (values.length !== 1 || values[0]!.toLowerCase() !== 'chunked') throw invalid('Transfer-Encoding may only be "chunked" (the server frames the content itself)');
+      f.chunkedAsked = true;
+      continue;
+    }
+    if (lower === 'date') f.hasDate = true;
+    if (lower === 'connection') {
+      // Written last, once it is known whether the connection closes.
+      f.connection.push(...values);
+      if (values.some((v) => v.toLowerCase().split(',').some((t) => trimOWS(t) === 'close'))) f.close = true;
+      continue;
+    }
+    for (const v of values) f.lines += `${name}: ${v}\r\n`;
+  }
+  return f;
+}
+
+/**
+ * Decides how the content is framed (RFC 9112 §6): returns the framing
+ * fields to write and changes `c` to what will be written. Content-Length
+ * when the length is known; chunked (HTTP/1.1) or close-delimited
+ * (HTTP/1.0) for a stream; none for HEAD, 204, 304 and a 2xx to CONNECT.
+ */
+function frame(c: Content, f: UserFields, noContent: boolean, version: string, method: string, status: number): { fields: string; chunked: boolean; declaredLength: number | null } {
+  const knownLength = c.bodyText !== null ? c.bodyText.length : c.body !== null ? c.body.length : null;
+  const declared = f.declaredLength;
+  if (noContent) {
+    c.body = null;
+    c.bodyText = null;
+    c.stream = null;
+    // RFC 9110 §9.3.2: a HEAD response may carry the length a GET would have.
+    const len = method === 'HEAD' && status !== 204 && status !== 304 ? declared ?? (knownLength !== null && !f.chunkedAsked ? knownLength : null) : null;
+    return { fields: len !== null ? `Content-Length: ${len}\r\n` : '', chunked: false, declaredLength: declared };
+  }
+  if (knownLength !== null && declared !== null && declared !== knownLength) {
+    throw invalid(`Content-Length ${declared} does not match the message length ${knownLength}`);
+  }
+  if (knownLength !== null && !f.chunkedAsked) return { fields: `Content-Length: ${knownLength}\r\n`, chunked: false, declaredLength: declared };
+  if (c.stream !== null && declared !== null && !f.chunkedAsked) return { fields: `Content-Length: ${declared}\r\n`, chunked: false, declaredLength: declared };
+  if (version === '1.1') {
+    // A stream of unknown length, or chunked asked for explicitly.
+    if (knownLength !== null) {
+      const b = c.body ?? Buffer.from(c.bodyText!, 'latin1');
+      c.stream = (async function* () {
+        if (b.length > 0) yield b;
+      })();
+      c.body = null;
+      c.bodyText = null;
+    }
+    return { fields: 'Transfer-Encoding: chunked\r\n', chunked: true, declaredLength: null };
+  }
+  // HTTP/1.0 cannot chunk: without a length, the end of the connection ends the content.
+  return { fields: knownLength !== null ? `Content-Length: ${knownLength}\r\n` : '', chunked: false, declaredLength: null };
+}
+
+/**
+ * Validates a callback's result and decides the framing (RFC 9112 §6, §9):
+ * Content-Length when the length is known; chunked (HTTP/1.1) or
+ * close-delimited (HTTP/1.0) for a stream; no content for HEAD, 204 and
+ * 304; a Date field; Connection: close when the connection ends after it.
+ * Throws {@link InvalidResponseError} for anything that cannot be sent.
+ *
+ * @example
+ * prepareResponse({ statuscode: 200, message: 'hi' }, { method: 'GET', version: '1.1', keepAlive: true })
+ * // head: 'HTTP/1.1 200 OK\r\nDate: ...\r\nContent-Length: 2\r\n\r\n', body: 'hi'
+ */
+export function prepareResponse(result: unknown, ctx: ResponseContext): PreparedResponse {
+  if (!isObject(result) || Array.isArray(result)) throw invalid(`expected a dictionary, got ${result === null ? 'null' : Array.isArray(result) ? 'an array' : typeof result}`);
+  const r = result as Record<string, unknown>;
+  const { status, reason, version } = statusOf(r, ctx);
+  const c = contentOf(r['message']);
   // No content for HEAD, 204, 304 (RFC 9110 §6.4.1), nor for a 2xx to CONNECT,
   // which also must not carry Content-Length or Transfer-Encoding (RFC 9110 §8.6,
   // RFC 9112 §6.1); this server does not tunnel, so the connection closes after it.
   // RFC 9112 §6.3, as the parsers apply it (src/parser/framing.ts): rule 1
   // gives `none`, rule 2 the `tunnel`; either way no content is written.
-  const knownLength = bodyText !== null ? bodyText.length : body !== null ? body.length : null;
   const framing = messageBodyLength(sentFraming(null, false), false, ctx.method, status, 0);
   const noContent = framing === 'none' || framing === 'tunnel';
-
   if (version === '0.9') {
     return {
-      status, head: null, body: noContent ? null : body, bodyText: noContent ? null : bodyText, stream: noContent ? null : stream,
-      chunked: false, declaredLength: null, close: true, cleanup,
+      status, head: null, body: noContent ? null : c.body, bodyText: noContent ? null : c.bodyText, stream: noContent ? null : c.stream,
+      chunked: false, declaredLength: null, close: true, cleanup: c.cleanup,
     };
   }
-
-  // The header section.
-  let head = `HTTP/${version} ${status} ${reason}\r\n`;
-  let close = !ctx.keepAlive;
-  let hasDate = false;
-  const connection: string[] = [];
-  let declaredLength: number | null = null;
-  let chunkedAsked = false;
-  const headers = r['headers'];
-  if (headers !== undefined && headers !== null) {
-    if (!isObject(headers) || Array.isArray(headers)) throw invalid('headers must be an object');
-    for (const name of Object.keys(headers)) {
-      if (!isToken(name)) throw invalid(`header name ${JSON.stringify(name)} is not a token`);
-      const raw = (headers as Record<string, unknown>)[name];
-      if (raw === undefined || raw === null) continue;
-      const values: string[] = [];
-      if (typeof raw === 'string') values.push(raw);
-      else if (typeof raw === 'number' && Number.isFinite(raw)) values.push(String(raw));
-      else if (Array.isArray(raw) && raw.every((v) => typeof v === 'string')) values.push(...(raw as string[]));
-      else throw invalid(`header ${JSON.stringify(name)} must be a string, a number or an array of strings`);
-      const lower = name.toLowerCase();
-      for (const v of values) checkFieldValue(name, v);
-      if (lower === 'content-length') {
-        if (values.length !== 1 || !/^[0-9]{1,15}$/.test(values[0]!)) throw invalid('Content-Length must be one non-negative integer');
-        declaredLength = Number(values[0]);
-        continue; // written below, once the framing is decided
-      }
-      if (lower === 'transfer-encoding') {
-        if (values.length !== 1 || values[0]!.toLowerCase() !== 'chunked') throw invalid('Transfer-Encoding may only be "chunked" (the server frames the content itself)');
-        chunkedAsked = true;
-        continue;
-      }
-      if (lower === 'date') hasDate = true;
-      if (lower === 'connection') {
-        // Written below, once it is known whether the connection closes.
-        connection.push(...values);
-        if (values.some((v) => v.toLowerCase().split(',').some((t) => trimOWS(t) === 'close'))) close = true;
-        continue;
-      }
-      for (const v of values) head += `${name}: ${v}\r\n`;
-    }
-  }
-  if (!hasDate) head += `Date: ${httpDate()}\r\n`;
-
-  let chunked = false;
-  if (noContent) {
-    // RFC 9110 §9.3.2: a HEAD response may carry the length a GET would have.
-    if (ctx.method === 'HEAD' && status !== 204 && status !== 304) {
-      const len = declaredLength ?? (knownLength !== null && !chunkedAsked ? knownLength : null);
-      if (len !== null) head += `Content-Length: ${len}\r\n`;
-    }
-    body = null;
-    bodyText = null;
-    stream = null;
-  } else if (knownLength !== null && declaredLength !== null && declaredLength !== knownLength) {
-    throw invalid(`Content-Length ${declaredLength} does not match the message length ${knownLength}`);
-  } else if (knownLength !== null && !chunkedAsked) {
-    head += `Content-Length: ${knownLength}\r\n`;
-  } else if (stream !== null && declaredLength !== null && !chunkedAsked) {
-    head += `Content-Length: ${declaredLength}\r\n`;
-  } else if (version === '1.1') {
-    // A stream of unknown length, or chunked asked for explicitly.
-    if (knownLength !== null) {
-      const b = body ?? Buffer.from(bodyText!, 'latin1');
-      stream = (async function* () {
-        if (b.length > 0) yield b;
-      })();
-      body = null;
-      bodyText = null;
-    }
-    chunked = true;
-    declaredLength = null;
-    head += 'Transfer-Encoding: chunked\r\n';
-  } else {
-    // HTTP/1.0 cannot chunk: without a length, the end of the connection ends the content (rule 8 below).
-    if (knownLength !== null) head += `Content-Length: ${knownLength}\r\n`;
-    declaredLength = null;
-  }
+  const f = userFields(r['headers']);
+  let head = `HTTP/${version} ${status} ${reason}\r\n${f.lines}`;
+  if (!f.hasDate) head += `Date: ${httpDate()}\r\n`;
+  const knownLength = c.bodyText !== null ? c.bodyText.length : c.body !== null ? c.body.length : null;
+  const { fields, chunked, declaredLength } = frame(c, f, noContent, version, ctx.method, status);
+  head += fields;
   // The framing as the recipient will read it (RFC 9112 §6.3): content that
   // runs until the connection closes means the connection must close.
+  let close = !ctx.keepAlive || f.close;
   const sentLength = noContent || chunked ? null : knownLength ?? declaredLength;
   if (!noContent && messageBodyLength(sentFraming(sentLength, chunked), false, ctx.method, status, 0) === 'until-close') close = true;
   // The connection decision wins over what the callback wrote (RFC 9112 §9.6: a closing sender says close).
   const connectionAt = head.length;
   if (close) head += 'Connection: close\r\n';
-  else if (connection.length > 0) for (const v of connection) head += `Connection: ${v}\r\n`;
+  else if (f.connection.length > 0) for (const v of f.connection) head += `Connection: ${v}\r\n`;
   else if (version === '1.0') head += 'Connection: keep-alive\r\n';
   head += '\r\n';
   return {
     status,
     head,
     connectionAt,
-    body,
-    bodyText,
-    stream,
+    body: c.body,
+    bodyText: c.bodyText,
+    stream: c.stream,
     chunked,
-    declaredLength: stream !== null ? declaredLength : null,
+    declaredLength: c.stream !== null ? declaredLength : null,
     close,
-    cleanup,
+    cleanup: c.cleanup,
   };
 }
 
