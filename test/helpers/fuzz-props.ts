@@ -268,8 +268,17 @@ export const SUPERLINEAR_BOUND = 24;
  * still fits the whole-head path's 32 KiB window).
  */
 export const LINEAR_BASES: readonly number[] = [128, 2048];
-/** A timed sample lasts at least this long (ms) on the first attempt: the parse is repeated until it does. */
-const LINEAR_MIN_MS = 2;
+/**
+ * A timed sample lasts at least this long (ms of CPU time): the parse is
+ * repeated until it does. Short, so that many fit in a few milliseconds
+ * and the minimum of them is the cost without the noise (process.cpuUsage()
+ * resolves microseconds).
+ */
+const LINEAR_SAMPLE_MS = 0.25;
+/** Pairs of samples (N, 8N) an attempt takes. */
+const LINEAR_SAMPLES = 7;
+/** Each size is parsed this long (ms) before the first sample, for the compiler. */
+const LINEAR_WARMUP_MS = 2;
 /**
  * Limits out of the way for the timing: the 8N input must be scanned, not
  * refused at a budget (which would hide how the scan grows).
@@ -288,7 +297,7 @@ export interface LinearStage {
   /** ms8N / msN. */
   ratio: number;
   attempts: number;
-  /** Parses of the 8N input per sample in the last attempt (the N input: 8x as many). */
+  /** Parses of the 8N input per sample (the N input: 8x as many). */
   reps: number;
   /** Time of one parse (ms): the fastest sample of all attempts. */
   msN: number;
@@ -345,10 +354,17 @@ function parseLean(bytes: Buffer, cuts: readonly number[], options: ParserOption
 
 let sink = 0;
 
+/**
+ * CPU time (ms) of `reps` parses: the process's user + system time, which
+ * does not run while the process waits for a CPU — on a machine with more
+ * runnable processes than cores, wall time grows with the wait, and more
+ * for a long parse than for a short one (a parse longer than the
+ * scheduler's time slice is always cut).
+ */
 function timeParses(bytes: Buffer, cuts: readonly number[], reps: number): number {
-  const t0 = performance.now();
+  const t0 = process.cpuUsage();
   for (let k = 0; k < reps; k++) sink += parseLean(bytes, cuts, LINEAR_PARSER);
-  return performance.now() - t0;
+  return cpuMs(process.cpuUsage(t0));
 }
 
 /** Cut points every `step` bytes. */
@@ -363,11 +379,15 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Parses until `ms` have passed (at least once). */
+/** Parses until `ms` of CPU time have passed (at least once). */
 function warmUp(bytes: Buffer, cuts: readonly number[], ms: number): void {
-  const t0 = performance.now();
+  const t0 = process.cpuUsage();
   do parseLean(bytes, cuts, LINEAR_PARSER);
-  while (performance.now() - t0 < ms);
+  while (cpuMs(process.cpuUsage(t0)) < ms);
+}
+
+function cpuMs(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1000;
 }
 
 /** time(8N) / time(N) for one N: see {@link checkLinear}. */
@@ -377,32 +397,31 @@ function linearStage(input: AttackInput, n: number, mode: 'whole' | 'pieces', bo
   const oSmall = mode === 'pieces' ? everyCut(small.bytes.length, 64) : [];
   const oBig = mode === 'pieces' ? everyCut(big.bytes.length, 64) : [];
   // The first parses run unoptimised code: both sizes until the compiler has seen them.
-  warmUp(small.bytes, oSmall, LINEAR_MIN_MS);
-  warmUp(big.bytes, oBig, LINEAR_MIN_MS);
+  warmUp(small.bytes, oSmall, LINEAR_WARMUP_MS);
+  warmUp(big.bytes, oBig, LINEAR_WARMUP_MS);
   // Per-parse minima over every sample of every attempt: noise only ever adds time, so the
   // fastest 8N parse seen is the best estimate, and one quiet sample is enough to clear a false alarm.
   let minN = Infinity;
   let min8N = Infinity;
   let reps = 1;
+  // Calibration: its runs are 8N samples too (a cubic 8N parse takes a second: no run is wasted).
+  for (;;) {
+    const t = timeParses(big.bytes, oBig, reps);
+    min8N = Math.min(min8N, t / reps);
+    if (t >= LINEAR_SAMPLE_MS || reps >= 1 << 20) break;
+    reps *= 2;
+  }
   let done = 0;
   const ratio = (): number => min8N / Math.max(minN, 1e-12);
   for (let attempt = 0; attempt < attempts; attempt++) {
     done++;
     // A retry waits a little (50, 100, 200... ms), so that a burst of load has passed.
     if (attempt > 0) sleepSync(25 * 2 ** attempt);
-    const minMs = LINEAR_MIN_MS * 2 ** attempt;
-    // The last calibration run is the first 8N sample (a cubic 8N run takes a second: no run is wasted).
-    let t8N = timeParses(big.bytes, oBig, reps);
-    while (reps < 1 << 20 && t8N < minMs) {
-      reps *= 2;
-      t8N = timeParses(big.bytes, oBig, reps);
-    }
-    min8N = Math.min(min8N, t8N / reps);
     // Samples of the same length (8x as many parses of the N input), interleaved: the load of the machine hits both alike.
-    for (let sample = 0; sample < 3; sample++) {
+    for (let sample = 0; sample < LINEAR_SAMPLES; sample++) {
       minN = Math.min(minN, timeParses(small.bytes, oSmall, 8 * reps) / (8 * reps));
-      if (sample >= 1) min8N = Math.min(min8N, timeParses(big.bytes, oBig, reps) / reps);
-      // Far above the bound twice: a third sample would only cost time.
+      if (sample > 0 || attempt > 0) min8N = Math.min(min8N, timeParses(big.bytes, oBig, reps) / reps);
+      // Far above the bound after two 8N samples: more would only cost time (seconds, for a cubic parse).
       if (sample >= 1 && ratio() > 8 * bound) break;
     }
     if (ratio() <= bound) break;
@@ -411,17 +430,16 @@ function linearStage(input: AttackInput, n: number, mode: 'whole' | 'pieces', bo
 }
 
 /**
- * Property 6: the attack shape at N and at 8N, timed in samples of the
- * same length (>= 2 ms: `reps` parses of the 8N input, 8 x `reps` of the
- * N one), interleaved, three of each. Only a ratio, never an
+ * Property 6: the attack shape at N and at 8N, timed in short samples of
+ * the same length (>= 0.25 ms: `reps` parses of the 8N input, 8 x `reps`
+ * of the N one), interleaved, seven of each. Only a ratio, never an
  * absolute time, so a slow machine is no failure. The ratio is of the
  * fastest parse of each size over all samples; while it is above the
- * bound, both are measured again after a pause, with samples twice as
- * long (up to `attempts` times), and it is reported only when it is still
- * above: on a loaded machine a run of samples is now and then far off (the
- * process waits for a CPU), but one quiet 8N sample clears it, and a
- * superlinear parse has none. Parser limits are raised so that both
- * inputs are scanned to their end.
+ * bound, seven more pairs are taken after a pause (up to `attempts`
+ * times), and it is reported only when it is still above: on a loaded
+ * machine many samples are slowed (the process waits for a CPU), but one
+ * quiet 8N sample clears a false alarm, and a superlinear parse has none.
+ * Parser limits are raised so that both inputs are scanned to their end.
  */
 export function checkLinear(input: AttackInput, options: LinearOptions = {}): { problems: Problem[]; result: LinearityResult } {
   const bound = options.bound ?? SUPERLINEAR_BOUND;
