@@ -5,9 +5,14 @@
  * non-ASCII bytes, deletions, repeated or case-changed framing fields, huge
  * numbers, whitespace around the colon, obs-fold, bare LF / CR, truncation).
  *
+ * Apart from these, ATTACK shapes (issue #8, {@link attackAt}): long runs of
+ * SP, HTAB, ";", "%" or "," in the places a parser scans with loops or
+ * regular expressions, and chunked bodies of thousands of 1-byte chunks,
+ * each buildable at any scale for the linearity and memory properties.
+ *
  * Deterministic: input `i` of seed `s` is always the same bytes, whatever
- * else is generated ({@link inputAt}), so a failure is reproduced by
- * `(seed, index)` alone. No dependencies.
+ * else is generated ({@link inputAt}, {@link attackAt}), so a failure is
+ * reproduced by `(seed, index)` alone. No dependencies.
  *
  * @example
  * for (const input of generate(1, 1000)) parseMessages(input.bytes);
@@ -796,4 +801,210 @@ export function jsString(b: Uint8Array): string {
     else s += String.fromCharCode(byte);
   }
   return `${s}'`;
+}
+
+// ------------------------------------------------- attack shapes (issue #8)
+
+/**
+ * Where an attack shape puts its run: a field line (after the colon, inside
+ * the value, before the colon), the request-target, a chunk-size line's
+ * extensions, the Transfer-Encoding and Connection lists, a trailer field —
+ * and `tiny-chunks`, a chunked body of thousands of 1–3 byte chunks.
+ * {@link attackAt} cycles through them with the index, so any
+ * {@link ATTACK_SHAPES}.length consecutive indices hold every shape.
+ */
+export const ATTACK_SHAPES = ['after-colon', 'value', 'name', 'target', 'chunk-ext', 'te-list', 'connection-list', 'trailer', 'tiny-chunks'] as const;
+export type AttackShape = (typeof ATTACK_SHAPES)[number];
+
+/** The runs: one character repeated (`ws`: SP and HTAB mixed at random). */
+const RUNS = { sp: ' ', htab: '\t', ws: ' \t', semi: ';', pct: '%', comma: ',' } as const;
+type RunName = keyof typeof RUNS;
+const ALL_RUNS: readonly RunName[] = ['sp', 'htab', 'ws', 'semi', 'pct', 'comma'];
+const WS_RUNS: readonly RunName[] = ['sp', 'htab', 'ws'];
+
+/**
+ * Per shape, the runs that give a conformant request when a valid end
+ * follows (RFC 9110 §5.5 field-content takes all six inside a value; OWS
+ * and BWS only SP and HTAB; a token takes "%", a path segment ";" and ",").
+ * Other combinations claim nothing: they get the usual properties only.
+ */
+const VALID_RUNS: Record<Exclude<AttackShape, 'tiny-chunks'>, readonly RunName[]> = {
+  'after-colon': ALL_RUNS,
+  value: ALL_RUNS,
+  name: ['pct'],
+  target: ['semi', 'comma'],
+  'chunk-ext': WS_RUNS,
+  'te-list': WS_RUNS,
+  'connection-list': WS_RUNS,
+  trailer: ALL_RUNS,
+};
+
+/** Shapes whose run sits in a field value, where obs-text (0x80-0xFF) is allowed. */
+const IN_VALUE = new Set<AttackShape>(['after-colon', 'value', 'te-list', 'connection-list', 'trailer']);
+
+/** A bad byte after the run: NUL, bare LF, bare CR, DEL, another control, or 0x80+ where obs-text is not allowed. */
+function badEnd(r: Rng, shape: AttackShape): { name: string; bytes: string } {
+  return r.weighted([
+    [3, { name: 'nul', bytes: '\x00' }],
+    [3, { name: 'bare-lf', bytes: '\n' }],
+    [3, { name: 'bare-cr', bytes: '\rz' }],
+    [2, { name: 'del', bytes: '\x7f' }],
+    [1, { name: 'ctl', bytes: String.fromCharCode(r.pick([0x01, 0x0b, 0x0c, 0x1b, 0x1f])) }],
+    [IN_VALUE.has(shape) ? 0 : 2, { name: 'high', bytes: String.fromCharCode(r.range(0x80, 0xff)) }],
+  ] as const);
+}
+
+/** One attack input: a {@link FuzzInput} plus what {@link attackAt} needs to rebuild it at another scale. */
+export interface AttackInput extends FuzzInput {
+  shape: AttackShape;
+  /** The run's length in bytes (the chunk count for `tiny-chunks`) at this scale. */
+  size: number;
+  /** The size at scale 1: `size` is `max(1, round(unit * scale))`. */
+  unit: number;
+  scale: number;
+  /** Decoded content bytes (`tiny-chunks`), else 0. */
+  content: number;
+}
+
+/** A few ordinary field lines around the attack field. */
+function plainFields(r: Rng, n: number): string {
+  let s = '';
+  for (let k = 0; k < n; k++) {
+    const [name, gen] = r.pick(COMMON_FIELDS);
+    s += `${name}: ${gen(r)}\r\n`;
+  }
+  return s;
+}
+
+/**
+ * Attack input `index` of seed `seed` at `scale` (issue #8): a long run of
+ * SP, HTAB, mixed SP/HTAB, ";", "%" or "," (a few hundred to 3000 bytes at
+ * scale 1) placed by the shape, followed by a bad byte, by a valid end, or
+ * by nothing (the input stops there); or, for `tiny-chunks`, a chunked
+ * body of 1000–5000 chunks of 1 byte (or 1–3), with or without short
+ * extensions. Everything but the run length (chunk count) is the same at
+ * every scale, and the run of a smaller scale is a prefix of a larger
+ * one's, so timing scale s against 8s measures how the parse grows.
+ *
+ * @example
+ * attackAt(1, 0).kind; // 'attack:after-colon:sp:nul' or the like
+ * attackAt(1, 0, 8).size === 8 * attackAt(1, 0).size (up to rounding)
+ */
+export function attackAt(seed: number, index: number, scale = 1): AttackInput {
+  if (!(scale > 0)) throw new RangeError(`attackAt: scale must be positive, got ${scale}`);
+  const r = new Rng(mixSeed(seed ^ 0x0a77ac00, index));
+  const shape = ATTACK_SHAPES[index % ATTACK_SHAPES.length]!;
+  // The run's own generator: the same bytes at every scale (a prefix of the longer run).
+  const runRng = new Rng(r.u32());
+  const method = shape === 'chunk-ext' || shape === 'te-list' || shape === 'trailer' || shape === 'tiny-chunks' ? 'POST' : r.pick(['GET', 'POST', 'PUT', 'OPTIONS']);
+  const before = plainFields(r, r.range(0, 3));
+  const after = plainFields(r, r.range(0, 2));
+  const head = (target: string, fields: string): string => `${method} ${target} HTTP/1.1\r\nHost: example.com\r\n${before}${fields}${after}\r\n`;
+  // A field line of the head, cut at the run: `lineStart` + run + end + "\r\n" + `headTail`.
+  const lineStart = `${method} / HTTP/1.1\r\nHost: example.com\r\n${before}`;
+  const headTail = `${after}\r\n`;
+  const base = { seed, index, scale, messages: 0, upgrade: false, content: 0 };
+
+  if (shape === 'tiny-chunks') {
+    const unit = r.range(1000, 5000);
+    const one = r.chance(0.5);
+    const ext = r.weighted([[3, ''], [1, ';a'], [1, ';e=""']] as const);
+    const binary = r.chance(0.3);
+    const size = Math.max(1, Math.round(unit * scale));
+    const parts: string[] = [];
+    let content = 0;
+    for (let k = 0; k < size; k++) {
+      const n = one ? 1 : runRng.range(1, 3);
+      let data = '';
+      for (let j = 0; j < n; j++) data += binary ? String.fromCharCode(runRng.int(256)) : 'x';
+      parts.push(`${n}${ext}\r\n${data}\r\n`);
+      content += n;
+    }
+    const te = `Transfer-Encoding: chunked\r\n`;
+    const bytes = Buffer.from(head('/upload', te) + parts.join('') + '0\r\n\r\n', 'latin1');
+    // Valid within the default limits: 16 KiB of extensions a message (RFC 9112 §7.1.1 lets a server cap them).
+    const valid = size * ext.length <= 16384;
+    return { ...base, bytes, valid, messages: valid ? 1 : 0, kind: `attack:tiny-chunks:${one ? '1' : '1-3'}${ext === '' ? '' : `:ext${ext}`}`, shape, size, unit, content };
+  }
+
+  const runName = r.pick(ALL_RUNS);
+  const unit = r.weighted([[3, r.range(200, 999)], [2, r.range(1000, 3000)]] as const);
+  const end = r.weighted([[5, 'bad'], [3, 'valid'], [1, 'cut']] as const);
+  const bad = badEnd(r, shape);
+  const size = Math.max(1, Math.round(unit * scale));
+  const alphabet = RUNS[runName];
+  const run = alphabet.length === 1 ? alphabet.repeat(size) : runRng.str(alphabet, size);
+  // `pre` + run + (the bad byte | a valid end | nothing) + `post`.
+  let pre: string;
+  let validEnd: string;
+  let post: string;
+  let body = '';
+  const chunkedTe = 'Transfer-Encoding: chunked\r\n';
+  const oneChunk = '1\r\nx\r\n0\r\n\r\n';
+  switch (shape) {
+    case 'after-colon':
+      pre = `${lineStart}X-Attack:`;
+      validEnd = r.pick(['y', '', '\xe9']);
+      post = `\r\n${headTail}`;
+      break;
+    case 'value':
+      pre = `${lineStart}X-Attack: ${r.pick(['x', 'text/plain', 'a=1'])}`;
+      validEnd = r.pick(['y', '', '\xe9']);
+      post = `\r\n${headTail}`;
+      break;
+    case 'name':
+      pre = `${lineStart}X-Attack`;
+      validEnd = '';
+      post = `: v\r\n${headTail}`;
+      break;
+    case 'target':
+      pre = `${method} /${r.pick(['', 'p', 'a/b'])}`;
+      validEnd = r.pick(['q', '']);
+      post = ` HTTP/1.1\r\nHost: example.com\r\n${before}${after}\r\n`;
+      break;
+    case 'chunk-ext': {
+      const afterSemi = r.chance(0.4);
+      pre = head('/', chunkedTe) + (afterSemi ? '1;' : '1');
+      validEnd = afterSemi ? r.pick(['a', 'a=b']) : r.pick([';a', ';a=b', ';a="q"']);
+      post = '\r\nx\r\n0\r\n\r\n';
+      break;
+    }
+    case 'te-list': {
+      const lead = r.chance(0.5);
+      pre = lineStart + (lead ? 'Transfer-Encoding:' : 'Transfer-Encoding: chunked');
+      validEnd = lead ? 'chunked' : '';
+      post = `\r\n${headTail}`;
+      body = oneChunk;
+      break;
+    }
+    case 'connection-list':
+      pre = `${lineStart}Connection: ${r.pick(['keep-alive', 'close', 'x-opt'])}`;
+      validEnd = r.pick(['', ', x-other', ',te']);
+      post = `\r\n${headTail}`;
+      break;
+    default: // trailer
+      pre = head('/', chunkedTe) + `1\r\nx\r\n0\r\nX-Trailer: ${r.pick(['x', 'a;b'])}`;
+      validEnd = r.pick(['y', '', '\xe9']);
+      post = '\r\n\r\n';
+  }
+  let text: string;
+  let endName: string;
+  if (end === 'cut') {
+    text = pre + run;
+    endName = 'cut';
+  } else if (end === 'valid') {
+    text = pre + run + validEnd + post + body;
+    endName = 'valid';
+  } else {
+    // te-list with the run first: the bad byte, then the coding (it is still one bad value).
+    text = pre + run + bad.bytes + (shape === 'te-list' && validEnd !== '' ? validEnd : '') + post + body;
+    endName = bad.name;
+  }
+  const valid = end === 'valid' && VALID_RUNS[shape].includes(runName);
+  return { ...base, bytes: Buffer.from(text, 'latin1'), valid, messages: valid ? 1 : 0, kind: `attack:${shape}:${runName}:${endName}`, shape, size, unit };
+}
+
+/** `count` attack inputs of `seed` at scale 1, in index order. */
+export function* generateAttacks(seed: number, count: number, start = 0): Generator<AttackInput> {
+  for (let i = start; i < start + count; i++) yield attackAt(seed, i);
 }
