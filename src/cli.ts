@@ -160,7 +160,7 @@ export function main(argv: string[], out: (line: string) => void = (l) => proces
             const d = ev['data'] as Buffer;
             out(`@${String(ev.offset - d.length).padStart(6)}  ${'data'.padEnd(10)}  ${d.length} bytes ${show(d.toString('latin1'))}`);
           } else if (ev.type === 'end') out(`@${String(ev.offset).padStart(6)}  ${'end'.padEnd(10)}  message complete`);
-          else if (ev.type === 'error') out(`@${String((ev['error'] as { offset: number }).offset).padStart(6)}  ${'error'.padEnd(10)}  ${(ev['error'] as Error).message}`);
+          else if (ev.type === 'error') out(`@${String((ev['error'] as { offset: number }).offset).padStart(6)}  ${'error'.padEnd(10)}  ${(ev['error'] as Error).message} [${String(ev['state'])}]`);
         }
       : undefined,
   });

@@ -64,7 +64,13 @@ t.test('--trace shows each step with its offset; --split changes nothing', async
   t.match(r.out, /^@ +76 {2}end {9}message complete$/m);
   for (const n of ['1', '3', '7']) t.same(run(['parse', '--split', n, '-'], raw).json, run(['parse', '-'], raw).json, `--split ${n}`);
   const bad = run(['parse', '--trace', '-'], 'GET / HTTP/1.1\r\nX : y\r\n\r\n');
-  t.match(bad.out, /^@ +17 {2}error {7}HEADER_NAME_INVALID at byte 17/m);
+  t.match(bad.out, /^@ +17 {2}error {7}HEADER_NAME_INVALID at byte 17.*\[error \(in head: field-name\)\]$/m, 'the state it stopped in');
+  const nul = run(['parse', '--trace', '-'], 'GET / HTTP/1.1\r\nHost: x\r\nX-A:   \x00\r\n\r\n');
+  t.match(nul.out, /HEADER_VALUE_INVALID.*\[error \(in head: field-value\)\]$/m);
+  const ext = run(['parse', '--trace', '-'], 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;a b\r\nx\r\n0\r\n\r\n');
+  t.match(ext.out, /CHUNK_EXTENSION_INVALID.*\[error \(in chunk-size line: BWS after chunk-ext-name\)\]$/m);
+  const cut = run(['parse', '--trace', '--eof', '-'], 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab');
+  t.match(cut.out, /UNEXPECTED_EOF.*\[error \(in content \(Content-Length\)\)\]$/m);
   const old = run(['parse', '--trace', '-'], 'GET /old\r\n');
   t.match(old.out, /start-line {2}GET \/old \(HTTP\/0\.9\)/);
 });

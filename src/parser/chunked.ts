@@ -24,7 +24,7 @@
 
 import { FIELD_VALUE, HEX, QDTEXT, TOKEN } from './constants.js';
 import { BACKSLASH, CR, DQUOTE, EQUALS, HTAB, LF, SEMI, SP } from './text.js';
-import { HttpParseError } from '../errors.js';
+import { HttpParseError, type ParseErrorCode } from '../errors.js';
 
 /** States of a chunk-size line, each named after the rule it reads (for tracing). */
 export const CHUNK_STATES = [
@@ -102,40 +102,40 @@ export class ChunkedDecoder {
     let c = this.state;
     let size = this.size;
     while (i < end) {
-      if (i >= cap) return new HttpParseError('CHUNK_EXTENSIONS_TOO_LARGE', capAbs);
+      if (i >= cap) return this.failIn(c, 'CHUNK_EXTENSIONS_TOO_LARGE', capAbs);
       const b = buf[i]!;
       if (c === C_SIZE_FIRST || c === C_SIZE) {
         const h = HEX[b]!;
         if (h !== 255) {
-          if (size > MAX_HEX_SIZE) return new HttpParseError('CHUNK_SIZE_TOO_LARGE', base + i);
+          if (size > MAX_HEX_SIZE) return this.failIn(c, 'CHUNK_SIZE_TOO_LARGE', base + i);
           size = size * 16 + h;
           c = C_SIZE;
           i++;
           continue;
         }
-        if (c === C_SIZE_FIRST) return new HttpParseError('CHUNK_SIZE_INVALID', base + i);
+        if (c === C_SIZE_FIRST) return this.failIn(c, 'CHUNK_SIZE_INVALID', base + i);
         if (b === SEMI) c = C_EXT_NAME_FIRST;
         else if (b === CR) c = C_LF;
         else if (b === SP || b === HTAB) c = C_SIZE_BWS;
         else if (b === LF && this.o.allowBareLF) return this.done(i + 1, size);
-        else return new HttpParseError(b === LF ? 'BARE_LF' : 'CHUNK_SIZE_INVALID', base + i);
+        else return this.failIn(c, b === LF ? 'BARE_LF' : 'CHUNK_SIZE_INVALID', base + i);
         i++;
         continue;
       }
       if (c === C_SIZE_BWS) {
         // BWS is allowed only before a ";" (RFC 9112 §7.1.1): "1 \r\n" stays invalid.
         if (b === SEMI) c = C_EXT_NAME_FIRST;
-        else if (b !== SP && b !== HTAB) return new HttpParseError('CHUNK_SIZE_INVALID', base + i);
+        else if (b !== SP && b !== HTAB) return this.failIn(c, 'CHUNK_SIZE_INVALID', base + i);
         i++;
         continue;
       }
       if (c === C_LF) {
-        if (b !== LF) return new HttpParseError('BARE_CR', base + i - 1);
+        if (b !== LF) return this.failIn(c, 'BARE_CR', base + i - 1);
         return this.done(i + 1, size);
       }
-      if (++this.extBytes > this.o.maxChunkExtensionsSize) return new HttpParseError('CHUNK_EXTENSIONS_TOO_LARGE', base + i);
+      if (++this.extBytes > this.o.maxChunkExtensionsSize) return this.failIn(c, 'CHUNK_EXTENSIONS_TOO_LARGE', base + i);
       const next = this.extension(c, b);
-      if (next < 0) return new HttpParseError(next === BAD_LF ? 'BARE_LF' : 'CHUNK_EXTENSION_INVALID', base + i);
+      if (next < 0) return this.failIn(c, next === BAD_LF ? 'BARE_LF' : 'CHUNK_EXTENSION_INVALID', base + i);
       i++;
       if (next === DONE) return this.done(i, size);
       c = next;
@@ -143,6 +143,12 @@ export class ChunkedDecoder {
     this.state = c;
     this.size = size;
     return i;
+  }
+
+  /** An error in state `c`: the state is kept, so that the parser can say where it stopped. */
+  private failIn(c: number, code: ParseErrorCode, at: number): HttpParseError {
+    this.state = c;
+    return new HttpParseError(code, at);
   }
 
   private done(i: number, size: number): number {

@@ -74,7 +74,7 @@ export function parseMessages(bytes: Uint8Array, options: ParseMessagesOptions =
     for (;;) {
       const ev = parser.next();
       if (ev.type === 'partial') return true;
-      options.onEvent?.({ ...ev, offset: parser.offset });
+      options.onEvent?.({ ...ev, offset: parser.offset, state: parser.state });
       if (ev.type === 'error') {
         out.error = ev.error;
         return false;

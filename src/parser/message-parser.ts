@@ -30,10 +30,10 @@
  */
 
 import { DEFAULT_LIMITS } from './constants.js';
-import { ChunkedDecoder } from './chunked.js';
+import { CHUNK_STATES, ChunkedDecoder } from './chunked.js';
 import type { BodyKind } from './framing.js';
 import { HeadWindow, wholeHead } from './fast-path.js';
-import { HeadScanner } from './head.js';
+import { HEAD_STATES, HeadScanner } from './head.js';
 import { CR, LF } from './text.js';
 import type { HeadBase, ParseEvent, ParserOptions, RawHeader } from './types.js';
 import { HttpParseError, type ParseErrorCode } from '../errors.js';
@@ -81,6 +81,7 @@ export abstract class MessageParser<H extends HeadBase> {
   private accBase = 0; // absolute offset of acc[0]
 
   protected m = M_HEAD;
+  private failedIn = '';
   private err: HttpParseError | null = null;
   private head: H | null = null;
   private remaining = 0; // content bytes left (Content-Length or current chunk)
@@ -123,6 +124,21 @@ export abstract class MessageParser<H extends HeadBase> {
   }
 
   /** True once no further message can follow (after a closing message or an error). */
+  /**
+   * Where the parser is, named after the RFC 9112 rule it is reading: the
+   * message state, and inside a head or a chunk line the rule of the byte
+   * it expects next. `--trace` prints it with an error.
+   *
+   * @example 'head: field-value', 'chunk-size line: chunk-ext-name', 'content (Content-Length)'
+   */
+  get state(): string {
+    if (this.m === M_ERROR) return `error (in ${this.failedIn})`;
+    const m = MESSAGE_STATES[this.m]!;
+    if (this.m === M_HEAD || this.m === M_TRAILERS) return `${m}: ${HEAD_STATES[this.h.l]!}`;
+    if (this.m === M_CHUNK_LINE) return `${m}: ${CHUNK_STATES[this.chunk.state]!}`;
+    return m;
+  }
+
   get done(): boolean {
     return this.m === M_CLOSED || this.m === M_UPGRADED || this.m === M_ERROR;
   }
@@ -263,6 +279,7 @@ export abstract class MessageParser<H extends HeadBase> {
 
   private failWith(err: HttpParseError): ParseEvent<H> {
     this.err = err;
+    this.failedIn = this.state;
     this.m = M_ERROR;
     this.cur = null;
     this.queue = [];
