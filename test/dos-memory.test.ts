@@ -48,8 +48,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import ts from 'typescript';
-import { DEFAULT_LIMITS } from '../src/constants.js';
-import { SERVER_DEFAULTS } from '../src/options.js';
+import { DEFAULT_LIMITS } from '../src/parser/constants.js';
+import { SERVER_DEFAULTS } from '../src/server/options.js';
 import type { ChildSpec, Command, Faults, MemReport } from './helpers/dos-memory-child.js';
 
 const KiB = 1024;
@@ -60,7 +60,7 @@ t.teardown(() => t.comment(`dos-memory.test.ts: ${((performance.now() - fileStar
 
 // ------------------------------------------------------------- the bounds
 
-/** Buffered content before reading pauses: the server's default; the client's is the same 64 KiB (src/client.ts HIGH_WATER_MARK). */
+/** Buffered content before reading pauses: the server's default; the client's is the same 64 KiB (src/client/ HIGH_WATER_MARK). */
 const HIGH_WATER_MARK = SERVER_DEFAULTS.highWaterMark;
 /** One socket read (libuv reads 64 KiB at a time): the parser holds the rest of the current one while reading is paused. */
 const SOCKET_READ = 64 * KiB;
@@ -93,7 +93,9 @@ function buildChild(): { main: string; dir: string } {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), 'repy-http-dos-'));
   const files = [
-    ...readdirSync(join(root, 'src')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => `src/${f}`),
+    ...(readdirSync(join(root, 'src'), { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+      .map((f) => `src/${f.split('\\').join('/')}`),
     'test/helpers/dos-memory-child.ts',
   ];
   writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');

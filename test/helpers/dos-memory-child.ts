@@ -143,7 +143,7 @@ async function server(spec: ServerSpec): Promise<void> {
       srv.close(() => r());
     });
   } else {
-    const { registerCallback, boundAddress, stopCallback } = await import('../../src/server.js');
+    const { registerCallback, boundAddress, stopCallback } = await import('../../src/server/server.js');
     const id = await registerCallback(['127.0.0.1', 0], async (req) => {
       if (spec.waitMs) await sleep(spec.waitMs);
       let n = 0;
@@ -170,7 +170,7 @@ async function server(spec: ServerSpec): Promise<void> {
 }
 
 async function client(spec: ClientSpec): Promise<void> {
-  const { open, getString } = await import('../../src/client.js');
+  const { open, getString } = await import('../../src/client/client.js');
   const port = await new Promise<number>((resolve) => {
     process.on('message', (m: Command) => {
       if (m.cmd === 'start' && m.port !== undefined) resolve(m.port);
