@@ -5,7 +5,7 @@
 // the RFC section behind each. The lenient cases must be rejected (their
 // Node 20 strict verdict).
 import t from 'tap';
-import { loadJsonl, type LlhttpCase, type Verdict } from './helpers/corpus.js';
+import { loadJsonl, messageDiffs, verdictOf, type LlhttpCase, type Verdict } from './helpers/corpus.js';
 import { parseMessages, type ParseOutcome } from '../src/parser/inspect.js';
 import type { ResponseHead } from '../src/parser/parser.js';
 import type { ParseErrorCode } from '../src/errors.js';
@@ -77,36 +77,13 @@ function run(c: ResponseCase, opts: { splitAt?: number[]; eof?: boolean } = {}):
   return out;
 }
 
-function verdictOf(r: ParseOutcome): Verdict {
-  if (r.error) return 'reject';
-  return r.messages.some((m) => m.complete) ? 'accept' : 'incomplete';
-}
-
-/** Field-by-field differences between our messages and llhttp's. */
+/** Field-by-field differences between our responses and llhttp's. */
 function fieldDiffs(c: ResponseCase, r: ParseOutcome): string[] {
-  const diffs: string[] = [];
-  const want = c.messages.filter((m) => m.headers_complete);
-  const got = r.messages;
-  if (c.expect === 'accept' && want.length !== got.length) diffs.push(`message count ${got.length} vs llhttp ${want.length}`);
-  for (let k = 0; k < Math.min(want.length, got.length); k++) {
-    const w = want[k]!;
-    const g = got[k]!;
-    const head = g.head as ResponseHead;
-    if (w.status !== head.status) diffs.push(`[${k}].status ${head.status} vs ${w.status}`);
-    if (w.reason !== head.reason) diffs.push(`[${k}].reason ${JSON.stringify(head.reason)} vs ${JSON.stringify(w.reason)}`);
-    if (w.version !== head.version) diffs.push(`[${k}].version ${head.version} vs ${w.version}`);
-    if (JSON.stringify(w.headers) !== JSON.stringify(head.rawHeaders)) diffs.push(`[${k}].headers ${JSON.stringify(head.rawHeaders)} vs ${JSON.stringify(w.headers)}`);
-    if (!!w.close_delimited !== head.closeDelimited) diffs.push(`[${k}].closeDelimited ${head.closeDelimited} vs ${!!w.close_delimited}`);
-    if (w.complete && g.complete) {
-      const body = Buffer.from(w.body_base64, 'base64');
-      if (!body.equals(g.body)) diffs.push(`[${k}].body ${JSON.stringify(g.body.toString('latin1'))} vs ${JSON.stringify(body.toString('latin1'))}`);
-      if (JSON.stringify(w.trailers ?? []) !== JSON.stringify(g.trailers)) diffs.push(`[${k}].trailers ${JSON.stringify(g.trailers)} vs ${JSON.stringify(w.trailers)}`);
-    }
-    if (w.complete !== g.complete) diffs.push(`[${k}].complete ${g.complete} vs ${w.complete}`);
-  }
-  if (!!c.upgrade !== r.upgraded) diffs.push(`upgrade ${r.upgraded} vs ${!!c.upgrade}`);
-  if (c.upgrade && r.upgraded && c.upgrade.offset !== r.consumed) diffs.push(`upgrade offset ${r.consumed} vs ${c.upgrade.offset}`);
-  return diffs;
+  return messageDiffs<ResponseMessage, ResponseHead>(c, r, (w, head, k) => [
+    ...(w.status !== head.status ? [`[${k}].status ${head.status} vs ${w.status}`] : []),
+    ...(w.reason !== head.reason ? [`[${k}].reason ${JSON.stringify(head.reason)} vs ${JSON.stringify(w.reason)}`] : []),
+    ...(!!w.close_delimited !== head.closeDelimited ? [`[${k}].closeDelimited ${head.closeDelimited} vs ${!!w.close_delimited}`] : []),
+  ]);
 }
 
 /**

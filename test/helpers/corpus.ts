@@ -66,19 +66,36 @@ export function verdictOf(r: ParseOutcome): Verdict {
   return r.messages.some((m) => m.complete) ? 'accept' : 'incomplete';
 }
 
-/** Field-by-field differences between our messages and llhttp's. */
-export function fieldDiffs(c: LlhttpCase, r: ParseOutcome): string[] {
+/** What every llhttp message has, request or response. */
+export interface CorpusMessage {
+  complete: boolean;
+  headers_complete: boolean;
+  version: string | null;
+  headers: [string, string][];
+  trailers?: [string, string][];
+  body_base64: string;
+}
+
+/**
+ * Field-by-field differences between our messages and llhttp's: the count,
+ * then per message what `startLine` compares (method and target, or status
+ * and reason), the version, the fields, the body, the trailers and whether
+ * it completed; then the upgrade point.
+ */
+export function messageDiffs<M extends CorpusMessage, H extends { version: string; rawHeaders: [string, string][] }>(
+  c: { expect: string; messages: M[]; upgrade?: { offset: number } },
+  r: ParseOutcome,
+  startLine: (w: M, head: H, k: number) => string[],
+): string[] {
   const diffs: string[] = [];
   const want = c.messages.filter((m) => m.headers_complete);
   const got = r.messages;
   if (c.expect === 'accept' && want.length !== got.length) diffs.push(`message count ${got.length} vs llhttp ${want.length}`);
-  const n = Math.min(want.length, got.length);
-  for (let k = 0; k < n; k++) {
+  for (let k = 0; k < Math.min(want.length, got.length); k++) {
     const w = want[k]!;
     const g = got[k]!;
-    const head = g.head as { method?: string; target?: string; version: string; rawHeaders: [string, string][] };
-    if (w.method !== head.method) diffs.push(`[${k}].method ${head.method} vs ${w.method}`);
-    if (w.url !== head.target) diffs.push(`[${k}].url ${head.target} vs ${w.url}`);
+    const head = g.head as unknown as H;
+    diffs.push(...startLine(w, head, k));
     if (w.version !== head.version) diffs.push(`[${k}].version ${head.version} vs ${w.version}`);
     if (JSON.stringify(w.headers) !== JSON.stringify(head.rawHeaders)) diffs.push(`[${k}].headers ${JSON.stringify(head.rawHeaders)} vs ${JSON.stringify(w.headers)}`);
     if (w.complete && g.complete) {
@@ -91,6 +108,14 @@ export function fieldDiffs(c: LlhttpCase, r: ParseOutcome): string[] {
   if (!!c.upgrade !== r.upgraded) diffs.push(`upgrade ${r.upgraded} vs ${!!c.upgrade}`);
   if (c.upgrade && r.upgraded && c.upgrade.offset !== r.consumed) diffs.push(`upgrade offset ${r.consumed} vs ${c.upgrade.offset}`);
   return diffs;
+}
+
+/** Field-by-field differences between our request messages and llhttp's. */
+export function fieldDiffs(c: LlhttpCase, r: ParseOutcome): string[] {
+  return messageDiffs<LlhttpMessage, { method?: string; target?: string; version: string; rawHeaders: [string, string][] }>(c, r, (w, head, k) => [
+    ...(w.method !== head.method ? [`[${k}].method ${head.method} vs ${w.method}`] : []),
+    ...(w.url !== head.target ? [`[${k}].url ${head.target} vs ${w.url}`] : []),
+  ]);
 }
 
 /** Runs one corpus case through our parser. */
