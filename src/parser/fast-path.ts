@@ -24,6 +24,19 @@ const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 /** The longest string sliced at once for the whole-head path. */
 const WINDOW = 32 * 1024;
 
+/**
+ * Where the last CRLFCRLF in `buf[from..reach)` starts, or -1. The tail
+ * after a small request's head (its content) is short: searched here byte
+ * by byte, which costs less than the native call; a long tail natively.
+ */
+function lastHeadEnd(buf: Buffer, from: number, reach: number): number {
+  let j = reach - 4;
+  for (const stop = Math.max(from, reach - 256); j >= stop; j--) {
+    if (buf[j] === CR && buf[j + 1] === LF && buf[j + 2] === CR && buf[j + 3] === LF) return j;
+  }
+  return j < from ? -1 : buf.lastIndexOf(HEAD_END, j);
+}
+
 /** The string over the current chunk that the heads in it are read from. */
 export class HeadWindow {
   buf: Buffer | null = null;
@@ -66,7 +79,7 @@ export function wholeHead(s: HeadScanner, win: HeadWindow, buf: Buffer, base: nu
   // is complete here and the scanner takes it.
   if (win.buf !== buf || i < win.from || i >= win.to) {
     const reach = Math.min(buf.length, i + WINDOW);
-    const last = buf.lastIndexOf(HEAD_END, reach - 4);
+    const last = lastHeadEnd(buf, i, reach);
     if (last < i) return undefined;
     win.buf = buf;
     win.from = i;
