@@ -19,6 +19,7 @@ import { headersObject } from './message/headers.js';
 import { parseQuery } from './message/url.js';
 
 const USAGE = `usage: repy-http parse [options] [FILE|-]
+       repy-http --version
 
 Parses raw HTTP/1.x bytes (from FILE, or standard input) with the strict
 parser and prints every message as JSON, or the error {code, status, offset,
@@ -32,9 +33,21 @@ options:
   --eof             the input ends the connection (a cut message is an error)
   --allow-bare-lf   leniency: accept LF alone as a line ending
   --no-require-host leniency: accept HTTP/1.1 requests without Host
-  -e STRING         parse STRING instead of a file; \\r \\n \\t \\xHH escapes
+  -e STRING         parse STRING instead of a file, with the escapes
+                    \\r (CR) \\n (LF) \\t (HTAB) \\0 (NUL) \\\\ (backslash) \\xHH (byte HH)
   -h, --help        this text
+  -V, --version     the version of repy-http
 `;
+
+/** The package's version, from the package.json beside src/ or dist/. */
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    /* c8 ignore next */
+    return 'unknown';
+  }
+}
 
 /** Turns `\r\n`-style escapes into bytes (one char per byte). */
 export function unescape(s: string): Buffer {
@@ -92,6 +105,10 @@ const show = (s: string): string => JSON.stringify(s.length > 60 ? `${s.slice(0,
 /** Runs the CLI; returns the exit status. `out` receives stdout lines. */
 export function main(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`), stdin: () => Buffer = () => readFileSync(0)): number {
   const [command, ...rest] = argv;
+  if (command === '-V' || command === '--version') {
+    out(`repy-http ${version()}`);
+    return 0;
+  }
   if (command === '-h' || command === '--help' || command === undefined) {
     out(USAGE);
     return command === undefined ? 2 : 0;
@@ -164,6 +181,9 @@ export function main(argv: string[], out: (line: string) => void = (l) => proces
         }
       : undefined,
   });
+  // Say in words what the JSON says in flags: no input, or a message cut short.
+  if (input.length === 0) out('no input: 0 bytes were given (an empty file or standard input?)');
+  else if (r.partial) out(`incomplete: the input ends inside a message after ${input.length} bytes (add --eof if the connection ended there)`);
   out(JSON.stringify({
     messages: r.messages.map(messageJson),
     error: r.error ? r.error.toJSON() : null,
@@ -171,10 +191,12 @@ export function main(argv: string[], out: (line: string) => void = (l) => proces
     ...(r.upgraded ? { upgraded: true } : {}),
     ...(r.partial ? { partial: true } : {}),
   }, null, 2));
-  return r.error || r.partial ? 1 : 0;
+  return r.error || r.partial || input.length === 0 ? 1 : 0;
 }
 
-/* c8 ignore next 3 */
+/* c8 ignore next 6 */
 if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // `repy-http parse … | head`: a reader that stops early is no error of ours.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => process.exit(e.code === 'EPIPE' ? (process.exitCode as number | undefined) ?? 0 : 1));
   process.exitCode = main(process.argv.slice(2));
 }

@@ -1,7 +1,10 @@
 // The `repy-http parse` command: JSON out, errors with code/status/offset,
 // --trace steps with offsets, --split invariance.
 import t from 'tap';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { main, unescape } from '../src/cli.js';
 
@@ -113,4 +116,68 @@ t.test('reads a file argument', async (t) => {
 t.test('the built bin runs', { skip: existsSync('dist/cli.js') ? false : 'dist/cli.js not built (npm run build)' }, async (t) => {
   const out = execFileSync(process.execPath, ['dist/cli.js', 'parse', '-e', 'GET / HTTP/1.0\\r\\n\\r\\n'], { encoding: 'utf8' });
   t.match(out, /"verb": "GET"/);
+});
+
+t.test('--version, --help lists every escape, empty and partial input say so', async (t) => {
+  const v = run(['--version']);
+  t.equal(v.code, 0);
+  t.match(v.out, /^repy-http \d+\.\d+\.\d+/);
+  t.equal(run(['-V']).out, v.out);
+  const help = run(['--help']).out;
+  for (const e of ['\\r', '\\n', '\\t', '\\0', '\\\\', '\\xHH']) t.ok(help.includes(e), `--help names the escape ${e}`);
+  const empty = run(['parse', '-'], '');
+  t.equal(empty.code, 1, 'empty input: exit 1');
+  t.match(empty.out, /^no input: 0 bytes/);
+  const cut = run(['parse', '-'], 'GET / HT');
+  t.equal(cut.code, 1);
+  t.match(cut.out, /^incomplete: the input ends inside a message after 8 bytes/);
+  t.equal((cut.json as { partial?: boolean }).partial, true);
+});
+
+t.test('the examples of docs/cli.md run as written', async (t) => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const cli = join(root, 'dist', 'cli.js');
+  if (!existsSync(cli)) {
+    t.comment('dist/cli.js not built (npm run build): skipped');
+    return;
+  }
+  // A scratch folder with `repy-http` and `npx` on PATH running the built CLI, and dist/ beside.
+  const dir = mkdtempSync(join(tmpdir(), 'repy-http-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'repy-http'), `#!/bin/sh\nexec "${process.execPath}" "${cli}" "$@"\n`, { mode: 0o755 });
+  writeFileSync(join(bin, 'npx'), `#!/bin/sh\n[ "$1" = repy-http ] && shift\nexec "${process.execPath}" "${cli}" "$@"\n`, { mode: 0o755 });
+  symlinkSync(join(root, 'dist'), join(dir, 'dist'));
+  const doc = readFileSync(join(root, 'docs', 'cli.md'), 'utf8');
+  const examples: { command: string; shown: string }[] = [];
+  for (const block of doc.split('```').filter((_, k) => k % 2 === 1)) {
+    const [lang, ...lines] = block.split('\n');
+    if (lang === 'sh') {
+      for (const l of lines) if (/^(npx|node|printf) /.test(l)) examples.push({ command: l.replace(/ +#.*$/, ''), shown: '' });
+    } else if (lang === 'console') {
+      if (!lines[0]!.startsWith('$ ')) continue;
+      // The command, with its continuation lines (a trailing backslash), then what the doc shows.
+      let k = 0;
+      let command = lines[0]!.slice(2);
+      while (command.endsWith('\\') && k + 1 < lines.length) command = `${command.slice(0, -1)} ${lines[++k]!.trim()}`;
+      examples.push({ command, shown: lines.slice(k + 1).join('\n') });
+    }
+  }
+  t.ok(examples.length >= 6, `${examples.length} examples`);
+  for (const { command, shown } of examples) {
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env['PATH']}` };
+    delete env['NODE_OPTIONS'];
+    let code = 0;
+    let out = '';
+    try {
+      out = execFileSync('sh', ['-c', command], { cwd: dir, env, encoding: 'utf8' });
+    } catch (e) {
+      code = (e as { status: number }).status;
+      out = String((e as { stdout: string }).stdout);
+    }
+    const wantCode = /"code": "([A-Z_]+)"/.exec(shown)?.[1];
+    if (wantCode !== undefined) t.ok(code === 1 && out.includes(`"code": "${wantCode}"`), `${command}: ${wantCode} as shown`);
+    else t.equal(code, 0, `${command}: runs (${out.split('\n')[0]})`);
+  }
 });
