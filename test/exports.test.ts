@@ -35,7 +35,58 @@ async function child(code: string): Promise<unknown> {
 t.test('the exports map names ".", "./parser" and "./package.json" only', async (t) => {
   const exp = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> }).exports;
   t.same(Object.keys(exp).sort(), ['.', './package.json', './parser']);
-  t.same(exp['./parser'], { types: './dist/parser/index.d.ts', import: './dist/parser/index.js' });
+  t.same(exp['.'], { types: './dist/index.d.ts', default: './dist/index.js' });
+  t.same(exp['./parser'], { types: './dist/parser/index.d.ts', default: './dist/parser/index.js' });
+});
+
+/**
+ * Runs a CommonJS script like child() does: `require('repy-http')` loads the
+ * ES modules through require(esm) (Node >= 20.19, no flag), which works only
+ * while no module of the graph has a top-level await.
+ */
+async function cjsChild(code: string): Promise<{ out: unknown; stderr: string }> {
+  const { stdout, stderr } = await run('env', ['-u', 'NODE_OPTIONS', process.execPath, '--input-type=commonjs', '-e', code], { cwd: dir });
+  return { out: JSON.parse(stdout) as unknown, stderr };
+}
+
+t.test('require("repy-http") and require("repy-http/parser") work (require(esm))', async (t) => {
+  const { out, stderr } = await cjsChild(`
+    const m = require('repy-http');
+    const p = require('repy-http/parser');
+    const names = ['registerCallback', 'stopCallback', 'open', 'getString', 'compose', 'RequestParser'];
+    console.log(JSON.stringify({
+      missing: names.filter((n) => typeof m[n] !== 'function'),
+      sameParser: m.RequestParser === p.RequestParser,
+      sameAsImport: m.registerCallback === (require('repy-http')).registerCallback,
+      pkg: require('repy-http/package.json').name,
+    }));`);
+  t.same(out, { missing: [], sameParser: true, sameAsImport: true, pkg: 'repy-http' });
+  // From inside node_modules, Node 20.19+ loads it without an ExperimentalWarning.
+  t.equal(stderr, '');
+});
+
+t.test('require() of files outside the exports map fails too', async (t) => {
+  const { out } = await cjsChild(`
+    const codes = [];
+    for (const s of ['repy-http/dist/index.js', 'repy-http/server']) {
+      try { require(s); codes.push('loaded'); } catch (e) { codes.push(e.code); }
+    }
+    console.log(JSON.stringify(codes));`);
+  t.same(out, ['ERR_PACKAGE_PATH_NOT_EXPORTED', 'ERR_PACKAGE_PATH_NOT_EXPORTED']);
+});
+
+t.test('no module in dist has a top-level await (require(esm) would throw ERR_REQUIRE_ASYNC_MODULE)', async (t) => {
+  const { out } = await cjsChild(`
+    const { readdirSync } = require('node:fs');
+    const { join } = require('node:path');
+    const dist = join(require.resolve('repy-http'), '..');
+    const failed = [];
+    for (const f of readdirSync(dist, { recursive: true })) {
+      if (!f.endsWith('.js') || f === 'cli.js') continue; // cli.js runs on load; not exported
+      try { require(join(dist, f)); } catch (e) { failed.push(f + ': ' + e.code); }
+    }
+    console.log(JSON.stringify(failed));`);
+  t.same(out, []);
 });
 
 t.test('"repy-http/parser" parses and does not load node:net', async (t) => {

@@ -92,12 +92,10 @@ class Exchange {
     if (left <= MAX_TIMER) {
       // After redirects the deadline may have passed already: the timer then fires at once.
       this.totalTimer = setTimeout(() => this.fail(new HttpTimeoutError('ETIMEDOUT_TOTAL', this.o.totalTimeout, this.req.url, this.requestSent)), Math.max(0, left));
-      this.totalTimer.unref();
     }
     const [host, port] = this.o.proxy ?? [this.req.hostname, this.req.port];
     if (this.o.connectTimeout <= MAX_TIMER) {
       this.connectTimer = setTimeout(() => this.fail(new HttpTimeoutError('ETIMEDOUT_CONNECT', this.o.connectTimeout, this.req.url, false)), this.o.connectTimeout);
-      this.connectTimer.unref();
     }
     const socket = connect({ host, port, noDelay: true, ...(this.o.lookup !== null ? { lookup: this.o.lookup } : {}) });
     this.socket = socket;
@@ -223,7 +221,6 @@ class Exchange {
     this.clearIdle();
     if (this.finished || this.paused || !(this.o.idleTimeout <= MAX_TIMER)) return;
     this.idleTimer = setTimeout(() => this.fail(new HttpTimeoutError('ETIMEDOUT_IDLE', this.o.idleTimeout, this.req.url, true)), this.o.idleTimeout);
-    this.idleTimer.unref();
   }
 
   private clearIdle(): void {
