@@ -37,3 +37,4 @@ export { DEFAULT_LIMITS, STATUS_REASONS, TOKEN, FIELD_VALUE, TARGET } from './pa
 export {
   RepyHttpError, HttpParseError, PARSE_ERRORS, ValueError, KeyError, IndexError, InvalidResponseError, type ParseErrorCode,
 } from './errors.js';
+export { header, json, text, redirect, body, BodyError, bodyErrors, BODY_LIMIT, cookies, setCookie, type BodyErrorCode, type BodyOptions, type CookieAttributes } from './server/helpers.js';
