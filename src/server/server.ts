@@ -65,7 +65,7 @@ export async function registerCallback(address: readonly [string, number], callb
     options: opts,
     stopping: false,
     report(err, req) {
-      if (opts.onError === undefined) return;
+      if (opts.onError === null) return;
       try {
         opts.onError(err, req);
       } catch {
