@@ -50,3 +50,9 @@ t.test('a function replaces the default report', async (t) => {
 t.test('onError must be a function or null', async (t) => {
   await t.rejects(registerCallback(['127.0.0.1', 0], () => ({ statuscode: 200 }), { onError: 'log' as never }), { name: 'TypeError', message: 'options.onError must be a function or null' });
 });
+
+t.test('default: a missing file as message is reported like a callback failure, with a clean 500', async (t) => {
+  const { stdout, stderr } = await run('default', 'stream');
+  t.equal(stdout.trim(), 'HTTP/1.1 500 Internal Server Error');
+  t.match(stderr, /^repy-http: GET \/fail\?x=1 HTTP\/1\.1: callback failed: Error: ENOENT/m);
+});

@@ -406,3 +406,73 @@ export function closing(r: PreparedResponse): PreparedResponse {
   if (r.close || r.head === null || r.connectionAt === undefined || r.connectionAt < 0) return { ...r, close: true };
   return { ...r, head: `${r.head.slice(0, r.connectionAt)}Connection: close\r\n\r\n`, close: true };
 }
+
+/** A streamed response whose first chunk is being pulled, and how to give it up. */
+export interface Priming {
+  /** The response, its stream yielding the pulled chunk first; rejects with what the stream threw. */
+  response: Promise<PreparedResponse>;
+  /** Abandons the stream (its iterator's `return()`, then `cleanup`): on a timeout, a disconnect or a failure. */
+  cancel: () => void;
+}
+
+/**
+ * Pulls the first chunk of a streamed message before the head is committed,
+ * so that a stream that fails at once (`fs.createReadStream` of a missing
+ * file, a bad first chunk, a first chunk beyond the declared Content-Length,
+ * an empty stream with a Content-Length) is still a clean 500 rather than a
+ * `200 OK` cut short. Failures after the first chunk can only cut the
+ * connection (src/server/writer.ts).
+ *
+ * @example
+ * const p = primeStream(prepareResponse({ statuscode: 200, message: createReadStream(path) }, ctx));
+ * try { r = await p.response } catch (err) { p.cancel(); // 500 }
+ */
+export function primeStream(r: PreparedResponse): Priming {
+  const it = r.stream![Symbol.asyncIterator]();
+  let returned = false;
+  const close = (): void => {
+    if (returned) return;
+    returned = true;
+    try {
+      const p = it.return?.();
+      if (p !== undefined) p.catch(() => {});
+    } catch {
+      // A message stream whose return() throws must not break the connection.
+    }
+  };
+  const cancel = once(() => {
+    close();
+    r.cleanup();
+  });
+  const response = (async (): Promise<PreparedResponse> => {
+    let first: IteratorResult<Buffer> | null = await it.next();
+    if (r.declaredLength !== null) {
+      const n = first.done ? 0 : first.value.length;
+      if (n > r.declaredLength) throw new InvalidResponseError(`message longer than its Content-Length ${r.declaredLength}`);
+      if (first.done && n !== r.declaredLength) throw new InvalidResponseError(`message shorter (0) than its Content-Length ${r.declaredLength}`);
+    }
+    const primed: AsyncIterableIterator<Buffer> = {
+      next(): Promise<IteratorResult<Buffer>> {
+        if (first !== null) {
+          const f = first;
+          first = null;
+          return Promise.resolve(f);
+        }
+        return it.next();
+      },
+      async return(): Promise<IteratorResult<Buffer>> {
+        first = null;
+        if (!returned) {
+          returned = true;
+          await it.return?.()?.catch(() => {});
+        }
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+    return { ...r, stream: primed, cleanup: cancel };
+  })();
+  return { response, cancel };
+}
