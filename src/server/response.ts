@@ -109,10 +109,35 @@ function invalid(message: string): InvalidResponseError {
   return new InvalidResponseError(`callback returned an invalid response: ${message}`);
 }
 
+/** True for a Promise or another thenable: a value the callback forgot to await. */
+function isThenable(v: unknown): boolean {
+  return isObject(v) && typeof v['then'] === 'function';
+}
+
+/** The error for a Promise where a value is expected. */
+function promised(what: string): InvalidResponseError {
+  return invalid(`${what} is a Promise — did you forget await?`);
+}
+
+const LATIN1_HINT = 'values must be Latin-1 (ISO-8859-1) text without control characters, or encoded (e.g. encodeURIComponent / RFC 8187)';
+const ESCAPES: Record<number, string> = { 0x00: '\\0', 0x09: '\\t', 0x0a: '\\n', 0x0d: '\\r' };
+
+/**
+ * Names the character at `i` for an error message: `'日' (U+65E5)`,
+ * `'\n' (U+000A)`, `'\x1b' (U+001B)`; a whole code point, not half a
+ * surrogate pair.
+ */
+function describeChar(s: string, i: number): string {
+  const cp = s.codePointAt(i)!;
+  const hex = cp.toString(16).toUpperCase().padStart(4, '0');
+  const shown = ESCAPES[cp] ?? (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) ? `\\x${hex.slice(2).toLowerCase()}` : String.fromCodePoint(cp));
+  return `'${shown}' (U+${hex})`;
+}
+
 function checkFieldValue(name: string, value: string): void {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c > 0xff || FIELD_VALUE[c] !== 1) throw invalid(`header ${JSON.stringify(name)} has a forbidden character (code ${c}) in its value`);
+    if (c > 0xff || FIELD_VALUE[c] !== 1) throw invalid(`header ${JSON.stringify(name)} has a forbidden character ${describeChar(value, i)} in its value; ${LATIN1_HINT}`);
   }
   if (value.length > 0) {
     const first = value.charCodeAt(0);
@@ -160,17 +185,19 @@ const VERSIONS = new Set(['0.9', '1.0', '1.1']);
 /** The status line's parts from the dictionary: `statuscode`, `statusmsg`, `version`. */
 function statusOf(r: Record<string, unknown>, ctx: ResponseContext): { status: number; reason: string; version: '0.9' | '1.0' | '1.1' } {
   const status = r['statuscode'];
+  if (isThenable(status)) throw promised('statuscode');
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) {
-    throw invalid(`statuscode must be an integer 100-599, got ${JSON.stringify(status) ?? String(status)}`);
+    throw invalid(`statuscode must be an integer 200-599, got ${JSON.stringify(status) ?? String(status)}`);
   }
   if (status < 200) throw invalid(`statuscode ${status} is an interim (1xx) response; a callback must return a final one (200-599)`);
   let reason = STATUS_REASONS[status] ?? 'Unknown';
   if (r['statusmsg'] !== undefined && r['statusmsg'] !== null) {
+    if (isThenable(r['statusmsg'])) throw promised('statusmsg');
     if (typeof r['statusmsg'] !== 'string') throw invalid('statusmsg must be a string');
     reason = r['statusmsg'];
     for (let i = 0; i < reason.length; i++) {
       const c = reason.charCodeAt(i);
-      if (c > 0xff || REASON[c] !== 1) throw invalid(`statusmsg has a forbidden character (code ${c})`);
+      if (c > 0xff || REASON[c] !== 1) throw invalid(`statusmsg has a forbidden character ${describeChar(reason, i)}; it must be Latin-1 (ISO-8859-1) text without control characters`);
     }
   }
   let version = ctx.version;
@@ -227,7 +254,8 @@ function contentOf(msg: unknown): Content {
     });
   } else if (isObject(msg) && typeof msg[Symbol.iterator] === 'function') {
     c.stream = readIterable(msg as unknown as Iterable<unknown>);
-  } else throw invalid(`message must be a string, bytes, a file-like object with read(n), or an (async) iterable; got ${typeof msg}`);
+  } else if (isThenable(msg)) throw promised('message');
+  else throw invalid(`message must be a string, bytes, a file-like object with read(n), or an (async) iterable; got ${typeof msg}`);
   return c;
 }
 
@@ -245,15 +273,22 @@ interface UserFields {
 function userFields(headers: unknown): UserFields {
   const f: UserFields = { lines: '', declaredLength: null, chunkedAsked: false, connection: [], close: false, hasDate: false };
   if (headers === undefined || headers === null) return f;
+  if (isThenable(headers)) throw promised('headers');
   if (!isObject(headers) || Array.isArray(headers)) throw invalid('headers must be an object');
   for (const name of Object.keys(headers)) {
-    if (!isToken(name)) throw invalid(`header name ${JSON.stringify(name)} is not a token`);
+    if (!isToken(name)) {
+      if (name.length === 0) throw invalid('header name "" is empty');
+      let i = 0;
+      while (i < name.length && name.charCodeAt(i) <= 0xff && TOKEN[name.charCodeAt(i)] === 1) i++;
+      throw invalid(`header name ${JSON.stringify(name)} has a forbidden character ${describeChar(name, i)}; names must be tokens: ASCII letters, digits and !#$%&'*+-.^_\`|~`);
+    }
     const raw = (headers as Record<string, unknown>)[name];
     if (raw === undefined || raw === null) continue;
     const values: string[] = [];
     if (typeof raw === 'string') values.push(raw);
     else if (typeof raw === 'number' && Number.isFinite(raw)) values.push(String(raw));
     else if (Array.isArray(raw) && raw.every((v) => typeof v === 'string')) values.push(...(raw as string[]));
+    else if (isThenable(raw)) throw promised(`header ${JSON.stringify(name)}`);
     else throw invalid(`header ${JSON.stringify(name)} must be a string, a number or an array of strings`);
     const lower = name.toLowerCase();
     for (const v of values) checkFieldValue(name, v);
