@@ -121,18 +121,13 @@ t.test('a stream that fails after its first chunk still cuts the connection', as
   t.same(errors.map((e) => (e.err as Error).message), ['disk gone']);
 });
 
-t.test('a stalled first chunk counts against callbackTimeout: 503, and the stream is closed', async (t) => {
+t.test('a stalled first chunk counts against callbackTimeout: 503, reported with its request', async (t) => {
   const errors: Failure[] = [];
-  let finished = false;
   const { port } = await serve(t, () => ({
     statuscode: 200,
     message: (async function* () {
-      try {
-        await new Promise(() => {}); // never produces
-        yield 'never';
-      } finally {
-        finished = true;
-      }
+      await new Promise(() => {}); // never produces
+      yield 'never';
     })(),
   }), { callbackTimeout: 150, onError: (err, req) => errors.push({ err, req }) });
   const c = new Client(port);
@@ -144,9 +139,6 @@ t.test('a stalled first chunk counts against callbackTimeout: 503, and the strea
   t.equal((errors[0]!.err as { code?: string }).code, 'ERR_CALLBACK_TIMEOUT');
   t.match((errors[0]!.err as Error).message, 'message stream produced nothing');
   t.equal(errors[0]!.req?.path, '/');
-  // The generator is stuck in an await: its return() runs once that await would end, so
-  // the cleanup that matters here is that the server no longer waits on it.
-  t.notOk(finished, 'a generator stuck in await cannot run its finally');
 });
 
 t.test('a client gone while the first chunk is awaited: the stream is destroyed', async (t) => {
