@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { RepyHttpError, type HttpParseError } from '../errors.js';
 import { RequestParser, type RequestHead } from '../parser/parser.js';
 import { buildRequest, DataStream, LazyAbort, type RequestDict } from './request.js';
-import { closing, errorResponse, prepareResponse, type PreparedResponse, type ResponseContext } from './response.js';
+import { closing, errorResponse, prepareResponse, primeStream, type PreparedResponse, type ResponseContext } from './response.js';
 import type { ServerOptionsResolved } from './options.js';
 import { ClientGoneError, RequestTimeoutError } from './errors.js';
 import { ResponseWriter } from './writer.js';
@@ -44,8 +44,10 @@ interface Exchange {
   bodyDone: boolean;
   continueState: number;
   finished: boolean;
-  /** When the callback was called (0 once it answered). */
+  /** When the callback was called, or its streamed message's first chunk asked for (0 once it answered). */
   callbackSince: number;
+  /** Gives up the streamed message whose first chunk is awaited, or null. */
+  priming: (() => void) | null;
 }
 
 export class Connection {
@@ -211,7 +213,7 @@ export class Connection {
     const ex: Exchange = {
       head, req: null, stream: null, controller, result: null,
       closeAfter: !head.keepAlive || head.upgrade, bodyDone: false, continueState: CONTINUE_NONE, finished: false,
-      callbackSince: 0,
+      callbackSince: 0, priming: null,
     };
     const stream = new DataStream(this.ctx.options.highWaterMark, () => this.onDemand(ex));
     ex.stream = stream;
@@ -277,14 +279,60 @@ export class Connection {
       this.ctx.report(value, ex.req);
       ex.result = this.internalError(rctx);
     } else {
+      let r: PreparedResponse;
       try {
-        ex.result = prepareResponse(value, rctx);
+        r = prepareResponse(value, rctx);
       } catch (err) {
         this.ctx.report(err, ex.req);
         ex.result = this.internalError(rctx);
+        this.flush();
+        return;
       }
+      if (r.stream !== null) {
+        this.prime(ex, r, rctx);
+        return;
+      }
+      ex.result = r;
     }
     this.flush();
+  }
+
+  /**
+   * A streamed message: its first chunk is pulled before the head is
+   * committed, so that a stream that fails at once (a missing file) is a
+   * clean 500, reported like a callback failure. The wait counts as the
+   * callback's (callbackTimeout: 503); a timeout or a disconnect gives the
+   * stream up.
+   */
+  private prime(ex: Exchange, r: PreparedResponse, rctx: ResponseContext): void {
+    const p = primeStream(r);
+    ex.priming = p.cancel;
+    ex.callbackSince = Date.now();
+    p.response.then(
+      (primed) => {
+        if (ex.priming === null || ex.finished || ex.result !== null) {
+          ex.priming = null;
+          primed.cleanup(); // timed out, gone or answered by the server meanwhile
+          return;
+        }
+        ex.priming = null;
+        ex.callbackSince = 0;
+        ex.result = primed;
+        this.flush();
+      },
+      (err: unknown) => {
+        p.cancel();
+        if (ex.priming === null || ex.finished || ex.result !== null) {
+          ex.priming = null;
+          return;
+        }
+        ex.priming = null;
+        ex.callbackSince = 0;
+        this.ctx.report(err, ex.req);
+        ex.result = this.internalError(rctx);
+        this.flush();
+      },
+    );
   }
 
   /** The generic 500: no detail of the failure reaches the client. */
@@ -323,7 +371,11 @@ export class Connection {
     target.stream!.fail(err);
     target.controller!.abort(err);
     target.closeAfter = true;
-    if (!(this.writing && this.queue[0] === target)) target.result = this.answer(status, text, target.head!.method === 'HEAD');
+    if (!(this.writing && this.queue[0] === target)) {
+      target.result = this.answer(status, text, target.head!.method === 'HEAD');
+      target.priming?.();
+      target.priming = null;
+    }
     this.flush();
   }
 
@@ -460,6 +512,8 @@ export class Connection {
         ex.controller?.abort(gone);
         ex.stream?.fail(gone);
         ex.result?.cleanup();
+        ex.priming?.();
+        ex.priming = null;
       }
     }
     if (this.bodyTarget !== null && !this.bodyTarget.finished) this.bodyTarget.stream?.fail(gone);
@@ -529,8 +583,12 @@ export class Connection {
       if (ex.callbackSince === 0 || ex.result !== null) continue;
       const limit = ex.controller?.timeout ?? o.callbackTimeout;
       if (limit > 0 && now - ex.callbackSince > limit) {
-        const err = new RequestTimeoutError('ERR_CALLBACK_TIMEOUT', `the callback did not answer within ${limit} ms (callbackTimeout)`);
+        const err = ex.priming !== null
+          ? new RequestTimeoutError('ERR_CALLBACK_TIMEOUT', `the message stream produced nothing for ${limit} ms (callbackTimeout)`)
+          : new RequestTimeoutError('ERR_CALLBACK_TIMEOUT', `the callback did not answer within ${limit} ms (callbackTimeout)`);
         ex.callbackSince = 0;
+        ex.priming?.();
+        ex.priming = null;
         ex.controller?.abort(err);
         this.ctx.report(err, ex.req);
         ex.result = this.answer(503, 'the request took too long', ex.head!.method === 'HEAD');
@@ -546,7 +604,7 @@ export class Connection {
     this.queue.push({
       head: null, req: null, stream: null, controller: null,
       result: this.answer(status, text),
-      closeAfter: true, bodyDone: true, continueState: CONTINUE_NONE, finished: false, callbackSince: 0,
+      closeAfter: true, bodyDone: true, continueState: CONTINUE_NONE, finished: false, callbackSince: 0, priming: null,
     });
     this.flush();
   }

@@ -8,6 +8,7 @@
 import { DEFAULT_LIMITS } from '../parser/constants.js';
 import type { ParserOptions } from '../parser/parser.js';
 import type { RequestDict } from './request.js';
+import { inspect } from 'node:util';
 import { ValueError } from '../errors.js';
 
 /**
@@ -17,8 +18,13 @@ import { ValueError } from '../errors.js';
  * await registerCallback(['127.0.0.1', 0], cb, { maxBodySize: 1 << 20, onError: (e) => log(e) });
  */
 export interface ServerOptions extends Omit<ParserOptions, 'trace'> {
-  /** Called with every callback failure (throw, rejection, invalid dictionary, broken message stream). */
-  onError?: (err: unknown, req: RequestDict | null) => void;
+  /**
+   * Called with every callback failure (throw, rejection, invalid dictionary,
+   * broken message stream). Default: one report on stderr per failure
+   * (`repy-http: GET /path HTTP/1.1: callback failed: <stack>`); `null`
+   * silences it; a function replaces it.
+   */
+  onError?: ((err: unknown, req: RequestDict | null) => void) | null;
   /** Requests of one connection waiting for their responses before reading pauses (default 16). */
   maxPipelined?: number;
   /** Buffered, unread request content (bytes) before reading pauses (default 64 KiB). */
@@ -44,7 +50,20 @@ export interface ServerOptions extends Omit<ParserOptions, 'trace'> {
 }
 
 /** Options with every default filled in. */
-export type ServerOptionsResolved = Required<Omit<ServerOptions, 'onError'>> & Pick<ServerOptions, 'onError'>;
+export type ServerOptionsResolved = Required<Omit<ServerOptions, 'onError'>> & { onError: ((err: unknown, req: RequestDict | null) => void) | null };
+
+/**
+ * The default `onError`: failures are visible, as with node:http's uncaught
+ * exceptions and Python's http.server tracebacks. One write per failure: the
+ * request line, then the error's stack.
+ *
+ * @example reportToStderr(new Error('boom'), req) // repy-http: GET /x HTTP/1.1: callback failed: Error: boom\n    at ...
+ */
+export function reportToStderr(err: unknown, req: RequestDict | null): void {
+  const detail = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : inspect(err);
+  const where = req === null ? '' : `${req.verb} ${req.path}${req.querystr === null ? '' : `?${req.querystr}`} HTTP/${req.version}: callback failed: `;
+  process.stderr.write(`repy-http: ${where}${detail}\n`);
+}
 
 /** The default of every numeric server option. */
 export const SERVER_DEFAULTS = Object.freeze({
@@ -67,12 +86,12 @@ export function resolveOptions(options: unknown): ServerOptionsResolved {
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object');
   const o = options as Record<string, unknown>;
-  const out: Record<string, unknown> = { ...SERVER_DEFAULTS, allowBareLF: false, requireHost: true, onError: undefined };
+  const out: Record<string, unknown> = { ...SERVER_DEFAULTS, allowBareLF: false, requireHost: true, onError: reportToStderr };
   for (const key of Object.keys(o)) {
     const v = o[key];
     if (v === undefined) continue;
     if (key === 'onError') {
-      if (typeof v !== 'function') throw new TypeError('options.onError must be a function');
+      if (v !== null && typeof v !== 'function') throw new TypeError('options.onError must be a function or null');
       out[key] = v;
     } else if (key === 'allowBareLF' || key === 'requireHost') {
       if (typeof v !== 'boolean') throw new TypeError(`options.${key} must be a boolean`);

@@ -109,10 +109,35 @@ function invalid(message: string): InvalidResponseError {
   return new InvalidResponseError(`callback returned an invalid response: ${message}`);
 }
 
+/** True for a Promise or another thenable: a value the callback forgot to await. */
+function isThenable(v: unknown): boolean {
+  return isObject(v) && typeof v['then'] === 'function';
+}
+
+/** The error for a Promise where a value is expected. */
+function promised(what: string): InvalidResponseError {
+  return invalid(`${what} is a Promise — did you forget await?`);
+}
+
+const LATIN1_HINT = 'values must be Latin-1 (ISO-8859-1) text without control characters, or encoded (e.g. encodeURIComponent / RFC 8187)';
+const ESCAPES: Record<number, string> = { 0x00: '\\0', 0x09: '\\t', 0x0a: '\\n', 0x0d: '\\r' };
+
+/**
+ * Names the character at `i` for an error message: `'日' (U+65E5)`,
+ * `'\n' (U+000A)`, `'\x1b' (U+001B)`; a whole code point, not half a
+ * surrogate pair.
+ */
+function describeChar(s: string, i: number): string {
+  const cp = s.codePointAt(i)!;
+  const hex = cp.toString(16).toUpperCase().padStart(4, '0');
+  const shown = ESCAPES[cp] ?? (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) ? `\\x${hex.slice(2).toLowerCase()}` : String.fromCodePoint(cp));
+  return `'${shown}' (U+${hex})`;
+}
+
 function checkFieldValue(name: string, value: string): void {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c > 0xff || FIELD_VALUE[c] !== 1) throw invalid(`header ${JSON.stringify(name)} has a forbidden character (code ${c}) in its value`);
+    if (c > 0xff || FIELD_VALUE[c] !== 1) throw invalid(`header ${JSON.stringify(name)} has a forbidden character ${describeChar(value, i)} in its value; ${LATIN1_HINT}`);
   }
   if (value.length > 0) {
     const first = value.charCodeAt(0);
@@ -160,17 +185,19 @@ const VERSIONS = new Set(['0.9', '1.0', '1.1']);
 /** The status line's parts from the dictionary: `statuscode`, `statusmsg`, `version`. */
 function statusOf(r: Record<string, unknown>, ctx: ResponseContext): { status: number; reason: string; version: '0.9' | '1.0' | '1.1' } {
   const status = r['statuscode'];
+  if (isThenable(status)) throw promised('statuscode');
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) {
-    throw invalid(`statuscode must be an integer 100-599, got ${JSON.stringify(status) ?? String(status)}`);
+    throw invalid(`statuscode must be an integer 200-599, got ${JSON.stringify(status) ?? String(status)}`);
   }
   if (status < 200) throw invalid(`statuscode ${status} is an interim (1xx) response; a callback must return a final one (200-599)`);
   let reason = STATUS_REASONS[status] ?? 'Unknown';
   if (r['statusmsg'] !== undefined && r['statusmsg'] !== null) {
+    if (isThenable(r['statusmsg'])) throw promised('statusmsg');
     if (typeof r['statusmsg'] !== 'string') throw invalid('statusmsg must be a string');
     reason = r['statusmsg'];
     for (let i = 0; i < reason.length; i++) {
       const c = reason.charCodeAt(i);
-      if (c > 0xff || REASON[c] !== 1) throw invalid(`statusmsg has a forbidden character (code ${c})`);
+      if (c > 0xff || REASON[c] !== 1) throw invalid(`statusmsg has a forbidden character ${describeChar(reason, i)}; it must be Latin-1 (ISO-8859-1) text without control characters`);
     }
   }
   let version = ctx.version;
@@ -227,7 +254,8 @@ function contentOf(msg: unknown): Content {
     });
   } else if (isObject(msg) && typeof msg[Symbol.iterator] === 'function') {
     c.stream = readIterable(msg as unknown as Iterable<unknown>);
-  } else throw invalid(`message must be a string, bytes, a file-like object with read(n), or an (async) iterable; got ${typeof msg}`);
+  } else if (isThenable(msg)) throw promised('message');
+  else throw invalid(`message must be a string, bytes, a file-like object with read(n), or an (async) iterable; got ${typeof msg}`);
   return c;
 }
 
@@ -245,15 +273,22 @@ interface UserFields {
 function userFields(headers: unknown): UserFields {
   const f: UserFields = { lines: '', declaredLength: null, chunkedAsked: false, connection: [], close: false, hasDate: false };
   if (headers === undefined || headers === null) return f;
+  if (isThenable(headers)) throw promised('headers');
   if (!isObject(headers) || Array.isArray(headers)) throw invalid('headers must be an object');
   for (const name of Object.keys(headers)) {
-    if (!isToken(name)) throw invalid(`header name ${JSON.stringify(name)} is not a token`);
+    if (!isToken(name)) {
+      if (name.length === 0) throw invalid('header name "" is empty');
+      let i = 0;
+      while (i < name.length && name.charCodeAt(i) <= 0xff && TOKEN[name.charCodeAt(i)] === 1) i++;
+      throw invalid(`header name ${JSON.stringify(name)} has a forbidden character ${describeChar(name, i)}; names must be tokens: ASCII letters, digits and !#$%&'*+-.^_\`|~`);
+    }
     const raw = (headers as Record<string, unknown>)[name];
     if (raw === undefined || raw === null) continue;
     const values: string[] = [];
     if (typeof raw === 'string') values.push(raw);
     else if (typeof raw === 'number' && Number.isFinite(raw)) values.push(String(raw));
     else if (Array.isArray(raw) && raw.every((v) => typeof v === 'string')) values.push(...(raw as string[]));
+    else if (isThenable(raw)) throw promised(`header ${JSON.stringify(name)}`);
     else throw invalid(`header ${JSON.stringify(name)} must be a string, a number or an array of strings`);
     const lower = name.toLowerCase();
     for (const v of values) checkFieldValue(name, v);
@@ -405,4 +440,74 @@ export function errorResponse(status: number, text: string, version: '0.9' | '1.
 export function closing(r: PreparedResponse): PreparedResponse {
   if (r.close || r.head === null || r.connectionAt === undefined || r.connectionAt < 0) return { ...r, close: true };
   return { ...r, head: `${r.head.slice(0, r.connectionAt)}Connection: close\r\n\r\n`, close: true };
+}
+
+/** A streamed response whose first chunk is being pulled, and how to give it up. */
+export interface Priming {
+  /** The response, its stream yielding the pulled chunk first; rejects with what the stream threw. */
+  response: Promise<PreparedResponse>;
+  /** Abandons the stream (its iterator's `return()`, then `cleanup`): on a timeout, a disconnect or a failure. */
+  cancel: () => void;
+}
+
+/**
+ * Pulls the first chunk of a streamed message before the head is committed,
+ * so that a stream that fails at once (`fs.createReadStream` of a missing
+ * file, a bad first chunk, a first chunk beyond the declared Content-Length,
+ * an empty stream with a Content-Length) is still a clean 500 rather than a
+ * `200 OK` cut short. Failures after the first chunk can only cut the
+ * connection (src/server/writer.ts).
+ *
+ * @example
+ * const p = primeStream(prepareResponse({ statuscode: 200, message: createReadStream(path) }, ctx));
+ * try { r = await p.response } catch (err) { p.cancel(); // 500 }
+ */
+export function primeStream(r: PreparedResponse): Priming {
+  const it = r.stream![Symbol.asyncIterator]();
+  let returned = false;
+  const close = (): void => {
+    if (returned) return;
+    returned = true;
+    try {
+      const p = it.return?.();
+      if (p !== undefined) p.catch(() => {});
+    } catch {
+      // A message stream whose return() throws must not break the connection.
+    }
+  };
+  const cancel = once(() => {
+    close();
+    r.cleanup();
+  });
+  const response = (async (): Promise<PreparedResponse> => {
+    let first: IteratorResult<Buffer> | null = await it.next();
+    if (r.declaredLength !== null) {
+      const n = first.done ? 0 : first.value.length;
+      if (n > r.declaredLength) throw new InvalidResponseError(`message longer than its Content-Length ${r.declaredLength}`);
+      if (first.done && n !== r.declaredLength) throw new InvalidResponseError(`message shorter (0) than its Content-Length ${r.declaredLength}`);
+    }
+    const primed: AsyncIterableIterator<Buffer> = {
+      next(): Promise<IteratorResult<Buffer>> {
+        if (first !== null) {
+          const f = first;
+          first = null;
+          return Promise.resolve(f);
+        }
+        return it.next();
+      },
+      async return(): Promise<IteratorResult<Buffer>> {
+        first = null;
+        if (!returned) {
+          returned = true;
+          await it.return?.()?.catch(() => {});
+        }
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+    return { ...r, stream: primed, cleanup: cancel };
+  })();
+  return { response, cancel };
 }

@@ -65,7 +65,7 @@ export async function registerCallback(address: readonly [string, number], callb
     options: opts,
     stopping: false,
     report(err, req) {
-      if (opts.onError === undefined) return;
+      if (opts.onError === null) return;
       try {
         opts.onError(err, req);
       } catch {
@@ -117,6 +117,13 @@ export async function registerCallback(address: readonly [string, number], callb
   return id;
 }
 
+/** An un-awaited `registerCallback` result passed as an id is a TypeError that says so. */
+function checkId(id: unknown): void {
+  if (id !== null && (typeof id === 'object' || typeof id === 'function') && typeof (id as { then?: unknown }).then === 'function') {
+    throw new TypeError('id is a Promise — did you forget await? (registerCallback resolves with the id)');
+  }
+}
+
 /**
  * The address a registration listens on, with the real port when 0 was asked.
  * Throws `KeyError` for an unknown or stopped id.
@@ -126,6 +133,7 @@ export async function registerCallback(address: readonly [string, number], callb
  * const [host, port] = boundAddress(id); // ['127.0.0.1', 40123]
  */
 export function boundAddress(id: number): [string, number] {
+  checkId(id);
   const reg = registry.get(id);
   if (reg === undefined || reg.ctx.stopping) throw new KeyError(`no registered callback with id ${String(id)}`);
   return [reg.address[0], reg.address[1]];
@@ -142,6 +150,7 @@ export function boundAddress(id: number): [string, number] {
  * @example await stopCallback(id);
  */
 export async function stopCallback(id: number): Promise<void> {
+  checkId(id);
   const reg = registry.get(id);
   if (reg === undefined || reg.ctx.stopping) throw new KeyError(`no registered callback with id ${String(id)}`);
   reg.ctx.stopping = true;
