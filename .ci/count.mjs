@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 
 const text = readFileSync(process.argv[2], 'utf8').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
-// `npm test` on a pipe (scripts/test.mjs) ends with tap's `# { total: N, pass: N, fail: N, … }`;
+// `npm test` on a pipe (scripts/run-tests.mjs) ends with tap's `# { total: N, pass: N, fail: N, … }`;
 // tap's own terminal reporter with `Asserts:  N pass  N fail …`.
 const objectLine = text.split('\n').filter((l) => /^# \{ total: \d+/.test(l)).at(-1);
 const assertsLine = text.split('\n').filter((l) => /^\s*Asserts:/.test(l)).at(-1);
