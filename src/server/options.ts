@@ -25,6 +25,17 @@ export interface ServerOptions extends Omit<ParserOptions, 'trace'> {
    * silences it; a function replaces it.
    */
   onError?: ((err: unknown, req: RequestDict | null) => void) | null;
+  /**
+   * Aborting it stops the registration, as `stopCallback(id)` does (in-flight
+   * requests get `stopTimeout` to finish). An already aborted signal makes
+   * `registerCallback` reject with its reason, without listening.
+   *
+   * @example
+   * const ac = new AbortController();
+   * await registerCallback(['127.0.0.1', 0], cb, { signal: ac.signal });
+   * ac.abort(); // stops it
+   */
+  signal?: AbortSignal;
   /** Requests of one connection waiting for their responses before reading pauses (default 16). */
   maxPipelined?: number;
   /** Buffered, unread request content (bytes) before reading pauses (default 64 KiB). */
@@ -50,7 +61,10 @@ export interface ServerOptions extends Omit<ParserOptions, 'trace'> {
 }
 
 /** Options with every default filled in. */
-export type ServerOptionsResolved = Required<Omit<ServerOptions, 'onError'>> & { onError: ((err: unknown, req: RequestDict | null) => void) | null };
+export type ServerOptionsResolved = Required<Omit<ServerOptions, 'onError' | 'signal'>> & {
+  onError: ((err: unknown, req: RequestDict | null) => void) | null;
+  signal: AbortSignal | null;
+};
 
 /**
  * The default `onError`: failures are visible, as with node:http's uncaught
@@ -86,12 +100,15 @@ export function resolveOptions(options: unknown): ServerOptionsResolved {
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object');
   const o = options as Record<string, unknown>;
-  const out: Record<string, unknown> = { ...SERVER_DEFAULTS, allowBareLF: false, requireHost: true, onError: reportToStderr };
+  const out: Record<string, unknown> = { ...SERVER_DEFAULTS, allowBareLF: false, requireHost: true, onError: reportToStderr, signal: null };
   for (const key of Object.keys(o)) {
     const v = o[key];
     if (v === undefined) continue;
     if (key === 'onError') {
       if (v !== null && typeof v !== 'function') throw new TypeError('options.onError must be a function or null');
+      out[key] = v;
+    } else if (key === 'signal') {
+      if (!(v instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
       out[key] = v;
     } else if (key === 'allowBareLF' || key === 'requireHost') {
       if (typeof v !== 'boolean') throw new TypeError(`options.${key} must be a boolean`);

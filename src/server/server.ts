@@ -55,6 +55,7 @@ export async function registerCallback(address: readonly [string, number], callb
   if (port < 0 || port > 65535) throw new ValueError(`port must be between 0 and 65535, got ${port}`);
   if (typeof callback !== 'function') throw new TypeError('callback must be a function');
   const opts = resolveOptions(options);
+  opts.signal?.throwIfAborted();
 
   const id = nextId++;
   const connections = new Set<Connection>();
@@ -114,8 +115,21 @@ export async function registerCallback(address: readonly [string, number], callb
     address: [host, bound !== null && typeof bound === 'object' ? bound.port : port],
   };
   registry.set(id, reg);
+  // options.signal: aborting it stops this registration (and nothing leaks once it is stopped).
+  const signal = opts.signal;
+  if (signal !== null) {
+    const stop = (): void => void stopCallback(id).catch(() => {});
+    if (signal.aborted) stop(); // aborted while listening
+    else {
+      signal.addEventListener('abort', stop, { once: true });
+      stopListeners.set(id, () => signal.removeEventListener('abort', stop));
+    }
+  }
   return id;
 }
+
+/** Removes a registration's abort listener once it is stopped (by its signal or by stopCallback). */
+const stopListeners = new Map<number, () => void>();
 
 /** An un-awaited `registerCallback` result passed as an id is a TypeError that says so. */
 function checkId(id: unknown): void {
@@ -155,6 +169,8 @@ export async function stopCallback(id: number): Promise<void> {
   if (reg === undefined || reg.ctx.stopping) throw new KeyError(`no registered callback with id ${String(id)}`);
   reg.ctx.stopping = true;
   registry.delete(id);
+  stopListeners.get(id)?.();
+  stopListeners.delete(id);
   const listenerClosed = new Promise<void>((resolve) => reg.server.close(() => resolve()));
   for (const conn of reg.connections) conn.shutdown();
   for (const socket of reg.rejected) socket.destroy();
