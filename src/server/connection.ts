@@ -14,6 +14,7 @@ import { closing, errorResponse, prepareResponse, primeStream, type PreparedResp
 import type { ServerOptionsResolved } from './options.js';
 import { ClientGoneError, RequestTimeoutError } from './errors.js';
 import { ResponseWriter } from './writer.js';
+import { accessLine } from './access-log.js';
 
 /** What a connection needs from its registration. */
 export interface ServerContext {
@@ -438,22 +439,32 @@ export class Connection {
   /** Writes a response whose message is a stream, then goes on with the queue. */
   private async flushStream(ex: Exchange, r: PreparedResponse): Promise<void> {
     this.writing = true;
+    let sent = 0;
     try {
-      await this.writer.writeStream(r, ex.req, ex.controller?.timeout ?? null);
+      sent = await this.writer.writeStream(r, ex.req, ex.controller?.timeout ?? null);
     } finally {
       this.writing = false;
     }
-    if (this.completed(ex, r)) this.flush();
+    if (this.completed(ex, r, sent)) this.flush();
   }
 
   /**
    * A response is on the wire: dequeue it and decide whether the connection
    * goes on (false: it is closing).
    */
-  private completed(ex: Exchange, r: PreparedResponse): boolean {
+  private completed(ex: Exchange, r: PreparedResponse, streamed = 0): boolean {
     this.queue.shift();
     ex.finished = true;
     r.cleanup();
+    const log = this.ctx.options.log;
+    if (log !== null) {
+      const bytes = r.body !== null ? r.body.length : r.bodyText !== null ? r.bodyText.length : streamed;
+      try {
+        log(accessLine(this.remoteAddress, ex.head, r.status, bytes, new Date()), ex.req);
+      } catch {
+        // A log function that throws must not take the connection down.
+      }
+    }
     if (this.destroyed || this.broken) return false;
     const closeNow = r.close || ex.closeAfter || (this.ctx.stopping && this.queue.length === 0 && this.bodyTarget === null);
     if (!ex.bodyDone && ex.stream !== null) {

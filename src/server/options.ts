@@ -36,6 +36,14 @@ export interface ServerOptions extends Omit<ParserOptions, 'trace'> {
    * ac.abort(); // stops it
    */
   signal?: AbortSignal;
+  /**
+   * An access log: one line per response in the Common Log Format
+   * (`127.0.0.1 - - [02/Dec/2026:00:40:00 +0000] "GET /a?b=1 HTTP/1.1" 200 5`).
+   * `true` writes it to stdout; a function receives each line (without the
+   * newline) and the request (null for an answer to bytes that were no
+   * request). Default false: a library prints nothing on success.
+   */
+  log?: boolean | ((line: string, req: RequestDict | null) => void);
   /** Requests of one connection waiting for their responses before reading pauses (default 16). */
   maxPipelined?: number;
   /** Buffered, unread request content (bytes) before reading pauses (default 64 KiB). */
@@ -61,9 +69,15 @@ export interface ServerOptions extends Omit<ParserOptions, 'trace'> {
 }
 
 /** Options with every default filled in. */
-export type ServerOptionsResolved = Required<Omit<ServerOptions, 'onError' | 'signal'>> & {
+export type ServerOptionsResolved = Required<Omit<ServerOptions, 'onError' | 'signal' | 'log'>> & {
   onError: ((err: unknown, req: RequestDict | null) => void) | null;
   signal: AbortSignal | null;
+  log: ((line: string, req: RequestDict | null) => void) | null;
+};
+
+/** `log: true`: each line on stdout. */
+const logToStdout = (line: string): void => {
+  process.stdout.write(`${line}\n`);
 };
 
 /**
@@ -100,13 +114,16 @@ export function resolveOptions(options: unknown): ServerOptionsResolved {
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object');
   const o = options as Record<string, unknown>;
-  const out: Record<string, unknown> = { ...SERVER_DEFAULTS, allowBareLF: false, requireHost: true, onError: reportToStderr, signal: null };
+  const out: Record<string, unknown> = { ...SERVER_DEFAULTS, allowBareLF: false, requireHost: true, onError: reportToStderr, signal: null, log: null };
   for (const key of Object.keys(o)) {
     const v = o[key];
     if (v === undefined) continue;
     if (key === 'onError') {
       if (v !== null && typeof v !== 'function') throw new TypeError('options.onError must be a function or null');
       out[key] = v;
+    } else if (key === 'log') {
+      if (typeof v !== 'boolean' && typeof v !== 'function') throw new TypeError('options.log must be a boolean or a function');
+      out[key] = v === true ? logToStdout : v === false ? null : v;
     } else if (key === 'signal') {
       if (!(v instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
       out[key] = v;

@@ -69,7 +69,8 @@ export class ResponseWriter {
    * `timeout` is the request's own `req.setTimeout` (null: the server's
    * `callbackTimeout`), the most the stream may take for one chunk.
    */
-  async writeStream(r: PreparedResponse, req: RequestDict | null, timeout: number | null): Promise<void> {
+  /** Writes a streamed response; resolves with the content bytes written (for the access log). */
+  async writeStream(r: PreparedResponse, req: RequestDict | null, timeout: number | null): Promise<number> {
     this.streamTimeout = timeout;
     const sock = this.socket;
     const stream = r.stream!;
@@ -85,7 +86,7 @@ export class ResponseWriter {
         this.producerSince = Date.now();
         const step = await iterator.next();
         this.producerSince = 0;
-        if (this.host.gone()) return await abandon();
+        if (this.host.gone()) return await abandon().then(() => sent);
         if (step.done) break;
         const chunk = step.value;
         sent += chunk.length;
@@ -99,7 +100,7 @@ export class ResponseWriter {
           sock.uncork();
         } else ok = sock.write(chunk);
         if (!ok) await this.drain();
-        if (this.host.gone()) return await abandon();
+        if (this.host.gone()) return await abandon().then(() => sent);
       }
       if (r.declaredLength !== null && sent !== r.declaredLength) throw new InvalidResponseError(`message shorter (${sent}) than its Content-Length ${r.declaredLength}`);
       if (r.chunked) sock.write('0\r\n\r\n', 'latin1');
@@ -112,6 +113,7 @@ export class ResponseWriter {
       this.host.cut(err, req);
       await abandon();
     }
+    return sent;
   }
 
   /** Resolves once the socket drained (or closed). */

@@ -3,8 +3,8 @@
  * request over a real socket, prints the response's status line on stdout and
  * exits, so that the parent can read what the server printed on stderr.
  *
- *   argv[2]: 'default' (no onError), 'null' (onError: null)
- *   argv[3]: 'throw' | 'garbage' | 'stream' (a file stream of a missing file)
+ *   argv[2]: 'default' (no onError), 'null' (onError: null), 'log' (log: true)
+ *   argv[3]: 'throw' | 'garbage' | 'stream' (a file stream of a missing file) | 'ok'
  */
 import { connect } from 'node:net';
 import { createReadStream } from 'node:fs';
@@ -12,8 +12,9 @@ import { registerCallback, boundAddress, stopCallback } from '../../src/server/s
 import type { ServerOptions } from '../../src/server/options.js';
 
 const [mode, fault] = process.argv.slice(2);
-const options: ServerOptions = mode === 'null' ? { onError: null } : {};
+const options: ServerOptions = mode === 'null' ? { onError: null } : mode === 'log' ? { log: true } : {};
 const id = await registerCallback(['127.0.0.1', 0], () => {
+  if (fault === 'ok') return { statuscode: 200, message: 'ok' };
   if (fault === 'throw') throw new Error('boom from the callback');
   if (fault === 'stream') return { statuscode: 200, message: createReadStream('/nonexistent/repy-http-missing-file') };
   return 42 as never;
