@@ -32,11 +32,12 @@ async function child(code: string): Promise<unknown> {
   return JSON.parse(stdout) as unknown;
 }
 
-t.test('the exports map names ".", "./parser" and "./package.json" only', async (t) => {
+t.test('the exports map names ".", "./parser", "./static" and "./package.json" only', async (t) => {
   const exp = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> }).exports;
-  t.same(Object.keys(exp).sort(), ['.', './package.json', './parser']);
+  t.same(Object.keys(exp).sort(), ['.', './package.json', './parser', './static']);
   t.same(exp['.'], { types: './dist/index.d.ts', default: './dist/index.js' });
   t.same(exp['./parser'], { types: './dist/parser/index.d.ts', default: './dist/parser/index.js' });
+  t.same(exp['./static'], { types: './dist/static/index.d.ts', default: './dist/static/index.js' });
 });
 
 /**
@@ -115,6 +116,13 @@ t.test('"repy-http" exports the repy API, compose included (and does load node:n
   t.same(out, { missing: [], net: true, sameParser: true });
 });
 
+t.test('"repy-http/static" exports serveStatic', async (t) => {
+  const out = await child(`
+    const m = await import('repy-http/static');
+    console.log(JSON.stringify({ serveStatic: typeof m.serveStatic, escaped: m.escapeHtml('<&>') }));`);
+  t.same(out, { serveStatic: 'function', escaped: '&lt;&amp;&gt;' });
+});
+
 t.test('files outside the exports map are not importable', async (t) => {
   const out = await child(`
     const codes = [];
@@ -150,6 +158,8 @@ t.test('TypeScript resolves "repy-http/parser" to its declarations', async (t) =
   writeFileSync(join(dir, 'use.ts'), [
     "import { RequestParser, type RequestHead } from 'repy-http/parser';",
     "import { compose, route, withRequest, type Middleware } from 'repy-http';",
+    "import { serveStatic, type StaticOptions } from 'repy-http/static';",
+    'export const files = serveStatic(".", { listing: false } satisfies StaticOptions);',
     'const p: RequestParser = new RequestParser();',
     'export const h: RequestHead | null = null;',
     'export const mw: Middleware = (next) => (req) => next(withRequest(req, { path: "/" }));',
