@@ -3,23 +3,37 @@
  * The `repy-http` command line. `repy-http parse [FILE|-]` shows how the
  * strict parser reads raw HTTP bytes: every message as JSON, or the error
  * `{code, status, offset, reason}`; `--trace` prints each step with its byte
- * offset; `--split N` feeds N bytes at a time.
+ * offset; `--split N` feeds N bytes at a time. `repy-http serve [DIR |
+ * MODULE.mjs]` serves a directory (`serveStatic`) or a module's default
+ * export (a callback), with an access log, until SIGINT or SIGTERM.
  *
  * @example
  * printf 'GET /a?b=1 HTTP/1.1\r\nHost: x\r\n\r\n' | repy-http parse --trace -
+ * repy-http serve ./public --port 8080
  *
  * @module
  */
 
-import { readFileSync, realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { registerCallback, stopCallback, boundAddress, type Callback } from './server/server.js';
+import { serveStatic } from './static/index.js';
 import { parseMessages, type ParsedMessage } from './parser/inspect.js';
 import type { RequestHead, ResponseHead } from './parser/parser.js';
 import { headersObject } from './message/headers.js';
 import { parseQuery } from './message/url.js';
 
 const USAGE = `usage: repy-http parse [options] [FILE|-]
+       repy-http serve [DIR | MODULE.mjs] [--host H] [--port P] [--no-log]
        repy-http --version
+
+serve: serves the files of DIR (default: the current directory), or the
+callback that MODULE.mjs (or .js) exports as default, on http://H:P/
+(default 127.0.0.1:8000), with an access log on stdout (--no-log: none),
+until SIGINT or SIGTERM.
+
+parse:
 
 Parses raw HTTP/1.x bytes (from FILE, or standard input) with the strict
 parser and prints every message as JSON, or the error {code, status, offset,
@@ -113,6 +127,10 @@ export function main(argv: string[], out: (line: string) => void = (l) => proces
     out(USAGE);
     return command === undefined ? 2 : 0;
   }
+  if (command === 'serve') {
+    out('serve runs only as the repy-http command (or call serve(args) and await it)');
+    return 2;
+  }
   if (command !== 'parse') {
     out(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
     return 2;
@@ -194,9 +212,74 @@ export function main(argv: string[], out: (line: string) => void = (l) => proces
   return r.error || r.partial || input.length === 0 ? 1 : 0;
 }
 
-/* c8 ignore next 6 */
+/**
+ * `repy-http serve [DIR | MODULE.mjs] [--host H] [--port P] [--no-log]`:
+ * registers the callback, prints `serving WHAT on http://H:P/` once
+ * listening, and resolves with the exit status once `stop` resolves (by
+ * default on SIGINT or SIGTERM), after `stopCallback`. A usage error
+ * resolves at once with 2.
+ *
+ * @example
+ * process.exitCode = await serve(['public', '--port', '0']);
+ */
+export async function serve(
+  args: string[],
+  out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+  stop: () => Promise<unknown> = () => new Promise((done) => { process.once('SIGINT', done); process.once('SIGTERM', done); }),
+): Promise<number> {
+  let target = '.';
+  let host = '127.0.0.1';
+  let port = 8000;
+  let log = true;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--host' && args[i + 1] !== undefined) host = args[++i]!;
+    else if (a === '--port') {
+      port = Number(args[++i]);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        out('--port needs an integer 0-65535');
+        return 2;
+      }
+    } else if (a === '--no-log') log = false;
+    else if (a === '-h' || a === '--help') {
+      out(USAGE);
+      return 0;
+    } else if (a.startsWith('-')) {
+      out(`unknown option ${a}\n\n${USAGE}`);
+      return 2;
+    } else target = a;
+  }
+  let callback: Callback;
+  try {
+    if (statSync(target).isDirectory()) callback = serveStatic(target);
+    else if (target.endsWith('.mjs') || target.endsWith('.js')) {
+      const mod = (await import(pathToFileURL(resolve(target)).href)) as { default?: unknown };
+      if (typeof mod.default !== 'function') {
+        out(`${target} has no default export that is a function (the callback)`);
+        return 2;
+      }
+      callback = mod.default as Callback;
+    } else {
+      out(`${target} is neither a directory nor a .mjs/.js module`);
+      return 2;
+    }
+  } catch (e) {
+    out(`cannot serve ${target}: ${(e as Error).message}`);
+    return 2;
+  }
+  const id = await registerCallback([host, port], callback, { log });
+  const [h, p] = boundAddress(id);
+  out(`serving ${target} on http://${h.includes(':') ? `[${h}]` : h}:${p}/`);
+  await stop();
+  await stopCallback(id);
+  return 0;
+}
+
+/* c8 ignore next 8 */
 if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   // `repy-http parse … | head`: a reader that stops early is no error of ours.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => process.exit(e.code === 'EPIPE' ? (process.exitCode as number | undefined) ?? 0 : 1));
-  process.exitCode = main(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv[0] === 'serve') void serve(argv.slice(1)).then((code) => { process.exitCode = code; });
+  else process.exitCode = main(argv);
 }

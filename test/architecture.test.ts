@@ -31,7 +31,8 @@ const ALLOWED: Record<string, string[]> = {
   message: ['parser', 'errors'],
   server: ['message', 'parser', 'errors'],
   client: ['message', 'parser', 'errors'],
-  cli: ['message', 'parser', 'errors'],
+  // `repy-http serve` registers a callback and serves a directory (static/index.ts, an add-on's entry point).
+  cli: ['message', 'parser', 'errors', 'server', 'index'],
 };
 const CORE = new Set(Object.keys(ALLOWED));
 
