@@ -199,3 +199,60 @@ t.test('repy-http serve DIR: prints the URL, logs, stops on SIGTERM', async (t) 
   child.kill('SIGTERM');
   t.equal(await exited, 0, err);
 });
+
+t.test('repy-http serve MODULE.mjs --no-log: the default export answers, no log line', async (t) => {
+  const mod = join(base, 'app.mjs');
+  writeFileSync(mod, "export default (req) => ({ statuscode: 200, message: 'app ' + req.path });\n");
+  const child = spawn('env', ['-u', 'NODE_OPTIONS', 'TS_NODE_TRANSPILE_ONLY=1', process.execPath, '--import', '@tapjs/typescript/import',
+    join(repo, 'src', 'cli.ts'), 'serve', mod, '--port', '0', '--no-log'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  const url = await new Promise<string>((done, fail) => {
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+      if (m) done(m[1]!);
+    });
+    child.on('exit', () => fail(new Error(`exited early: ${out}`)));
+  });
+  t.equal(await (await fetch(url + 'x')).text(), 'app /x');
+  await new Promise((r) => setTimeout(r, 100));
+  t.notMatch(out, /"GET \/x/, 'no access log');
+  child.kill('SIGINT');
+  t.equal(await exited, 0);
+});
+
+t.test('serve(args): usage errors exit 2 without listening', async (t) => {
+  const { serve } = await import('../src/cli.js');
+  const lines: string[] = [];
+  const out = (l: string): void => void lines.push(l);
+  t.equal(await serve(['--port', 'x'], out), 2);
+  t.equal(await serve(['--bogus'], out), 2);
+  t.equal(await serve([join(root, 'a.txt')], out), 2);
+  t.equal(await serve([join(base, 'missing')], out), 2);
+  const noDefault = join(base, 'nodefault.mjs');
+  writeFileSync(noDefault, 'export const x = 1;\n');
+  t.equal(await serve([noDefault], out), 2);
+  t.equal(await serve(['--help'], out), 0);
+  // In-process, stopped by the given promise instead of a signal.
+  let stop!: () => void;
+  const running = serve([root, '--port', '0', '--no-log'], out, () => new Promise<void>((r) => (stop = r)));
+  for (let i = 0; i < 100 && !lines.some((l) => l.startsWith('serving ')); i++) await new Promise((r) => setTimeout(r, 10));
+  const url = /on (\S+)/.exec(lines.find((l) => l.startsWith('serving '))!)![1]!;
+  t.equal((await fetch(url + 'a.txt')).status, 200);
+  stop();
+  t.equal(await running, 0);
+});
+
+const chromium = await new Promise<boolean>((done) => execFile('chromium', ['--version'], { timeout: 20_000 }, (err) => done(err === null)));
+
+t.test('headless Chromium shows the listing with the names escaped', { skip: chromium ? false : 'chromium is missing' }, async (t) => {
+  const dom = await new Promise<string>((done, fail) => {
+    execFile('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--dump-dom', `http://127.0.0.1:${port}/dir/`],
+      { timeout: 60_000 }, (err, stdout) => (err ? fail(err) : done(stdout)));
+  });
+  t.match(dom, /Index of \/dir\//);
+  t.ok(dom.includes('&lt;b&gt;&amp;"\'.txt</a>'), 'the name is text, not markup');
+  t.notMatch(dom, /<b>&/, 'no <b> element from a file name');
+  t.ok(dom.includes('with space.txt'));
+});
