@@ -23,6 +23,8 @@ interface Registration {
   connections: Set<Connection>;
   address: [string, number];
   stopped: Promise<void> | null;
+  /** Removes the abort listener of `options.signal` (nothing without one). */
+  unlisten: () => void;
 }
 
 const registry = new Map<number, Registration>();
@@ -111,7 +113,7 @@ export async function registerCallback(address: readonly [string, number], callb
   }, sweepInterval(opts));
   sweeper.unref();
   const reg: Registration = {
-    server, ctx, connections, rejected, stopped: null, sweeper,
+    server, ctx, connections, rejected, stopped: null, sweeper, unlisten: () => {},
     address: [host, bound !== null && typeof bound === 'object' ? bound.port : port],
   };
   registry.set(id, reg);
@@ -122,14 +124,11 @@ export async function registerCallback(address: readonly [string, number], callb
     if (signal.aborted) stop(); // aborted while listening
     else {
       signal.addEventListener('abort', stop, { once: true });
-      stopListeners.set(id, () => signal.removeEventListener('abort', stop));
+      reg.unlisten = () => signal.removeEventListener('abort', stop);
     }
   }
   return id;
 }
-
-/** Removes a registration's abort listener once it is stopped (by its signal or by stopCallback). */
-const stopListeners = new Map<number, () => void>();
 
 /** An un-awaited `registerCallback` result passed as an id is a TypeError that says so. */
 function checkId(id: unknown): void {
@@ -169,8 +168,7 @@ export async function stopCallback(id: number): Promise<void> {
   if (reg === undefined || reg.ctx.stopping) throw new KeyError(`no registered callback with id ${String(id)}`);
   reg.ctx.stopping = true;
   registry.delete(id);
-  stopListeners.get(id)?.();
-  stopListeners.delete(id);
+  reg.unlisten();
   const listenerClosed = new Promise<void>((resolve) => reg.server.close(() => resolve()));
   for (const conn of reg.connections) conn.shutdown();
   for (const socket of reg.rejected) socket.destroy();
