@@ -8,7 +8,7 @@
 
 import { isIPv6 } from 'node:net';
 import { domainToASCII } from 'node:url';
-import { FIELD_VALUE, HOST_CHAR, TOKEN } from '../parser/constants.js';
+import { FIELD_VALUE, HOST_CHAR, isToken } from '../parser/constants.js';
 import { ValueError } from '../errors.js';
 import type { RawHeader } from '../parser/parser.js';
 import { quoteParameters, urlsplit } from '../message/url.js';
@@ -83,7 +83,7 @@ function validateFields(httpheaders: unknown): RawHeader[] {
   if (typeof httpheaders !== 'object' || Array.isArray(httpheaders)) throw new TypeError('options.httpheaders must be an object of field names to values');
   const out: RawHeader[] = [];
   for (const name of Object.keys(httpheaders)) {
-    if (name.length === 0 || ![...name].every((ch) => TOKEN[ch.charCodeAt(0)] === 1 && ch.charCodeAt(0) < 0x80)) {
+    if (!isToken(name)) {
       throw new ValueError(`invalid header name ${JSON.stringify(name)}: a field name is a token (RFC 9110 §5.1)`, 'ERR_INVALID_HEADER');
     }
     if (MANAGED_FIELDS.has(name.toLowerCase())) {
@@ -134,7 +134,7 @@ export function prepare(url: string, options: OpenOptions): Prepared {
   let method = body === null ? 'GET' : 'POST';
   if (options.method !== undefined && options.method !== null) {
     if (typeof options.method !== 'string') throw new TypeError('options.method must be a string');
-    if (options.method.length === 0 || ![...options.method].every((ch) => ch.charCodeAt(0) < 0x80 && TOKEN[ch.charCodeAt(0)] === 1)) {
+    if (!isToken(options.method)) {
       throw new ValueError(`invalid method ${JSON.stringify(options.method)}: a method is a token`);
     }
     if (options.method.toUpperCase() === 'CONNECT') throw new ValueError('CONNECT is not supported: the client does not open tunnels');

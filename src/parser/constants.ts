@@ -31,6 +31,21 @@ const isAlpha = (b: number): boolean => (b >= 0x41 && b <= 0x5a) || (b >= 0x61 &
 export const TOKEN: Uint8Array = table((b) => isDigit(b) || isAlpha(b) || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(b)));
 
 /**
+ * True when `s` is a token (RFC 9110 §5.6.2: one or more tchar): a method,
+ * a field name, a cookie name.
+ *
+ * @example isToken('Content-Type') === true; isToken('a b') === false; isToken('') === false
+ */
+export function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0xff || TOKEN[c] !== 1) return false;
+  }
+  return true;
+}
+
+/**
  * RFC 9110 §5.5:
  * ```
  * field-value    = *field-content

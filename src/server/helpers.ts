@@ -23,17 +23,14 @@
  */
 
 import { RepyHttpError } from '../errors.js';
-import { TOKEN } from '../parser/constants.js';
+import { isToken } from '../parser/constants.js';
+import { trimOWS } from '../parser/text.js';
 import type { Middleware } from './compose.js';
 import type { RequestDict } from './request.js';
 import type { ResponseDict } from './response.js';
 
 /** The part of a request the header and cookie helpers look at. */
 type WithRawHeaders = Pick<RequestDict, 'rawheaders'>;
-
-function lower(s: string): string {
-  return s.toLowerCase();
-}
 
 /**
  * The value of field `name`, matched in any case, as `req.headers` would
@@ -50,11 +47,11 @@ export function header(req: WithRawHeaders, name: string): string | undefined {
   if (typeof name !== 'string') throw new TypeError('header(req, name): name must be a string');
   const raw = req?.rawheaders;
   if (!Array.isArray(raw)) throw new TypeError('header(req, name): req must be a request dictionary (with rawheaders)');
-  const want = lower(name);
+  const want = name.toLowerCase();
   const sep = want === 'cookie' ? '; ' : ', ';
   let out: string | undefined;
   for (const [n, v] of raw) {
-    if (n.length !== want.length || lower(n) !== want) continue;
+    if (n.length !== want.length || n.toLowerCase() !== want) continue;
     out = out === undefined ? v : out + sep + v;
   }
   return out;
@@ -263,18 +260,6 @@ export const body = Object.freeze({
 
 // ---------------------------------------------------------------- cookies
 
-function isOWS(c: number): boolean {
-  return c === 0x20 || c === 0x09;
-}
-
-function trimSpaces(s: string): string {
-  let a = 0;
-  let b = s.length;
-  while (a < b && isOWS(s.charCodeAt(a))) a++;
-  while (b > a && isOWS(s.charCodeAt(b - 1))) b--;
-  return s.slice(a, b);
-}
-
 /**
  * The request's cookies, name → value, from every Cookie field line
  * (RFC 6265 §5.4, §4.2): each line is split on `;`, each pair trimmed of
@@ -294,13 +279,13 @@ export function cookies(req: WithRawHeaders): Record<string, string> {
   if (!Array.isArray(raw)) throw new TypeError('cookies(req): req must be a request dictionary (with rawheaders)');
   const out = Object.create(null) as Record<string, string>;
   for (const [n, v] of raw) {
-    if (n.length !== 6 || lower(n) !== 'cookie') continue;
+    if (n.length !== 6 || n.toLowerCase() !== 'cookie') continue;
     for (const pair of v.split(';')) {
       const eq = pair.indexOf('=');
       if (eq === -1) continue;
-      const name = trimSpaces(pair.slice(0, eq));
+      const name = trimOWS(pair.slice(0, eq));
       if (name.length === 0 || Object.prototype.hasOwnProperty.call(out, name)) continue;
-      out[name] = trimSpaces(pair.slice(eq + 1));
+      out[name] = trimOWS(pair.slice(eq + 1));
     }
   }
   return out;
@@ -338,15 +323,6 @@ function isCookieValue(v: string): boolean {
     b--;
   }
   for (let i = a; i < b; i++) if (!isCookieOctet(v.charCodeAt(i))) return false;
-  return true;
-}
-
-function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0x7f || TOKEN[c] !== 1) return false;
-  }
   return true;
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { FIELD_VALUE, REASON, STATUS_REASONS, TOKEN } from '../parser/constants.js';
+import { FIELD_VALUE, isToken, REASON, STATUS_REASONS, TOKEN } from '../parser/constants.js';
 import { InvalidResponseError } from '../errors.js';
 import { trimOWS } from '../parser/parser.js';
 import { messageBodyLength, sentFraming } from '../parser/framing.js';
@@ -144,15 +144,6 @@ function checkFieldValue(name: string, value: string): void {
     const last = value.charCodeAt(value.length - 1);
     if (first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09) throw invalid(`header ${JSON.stringify(name)} value has leading or trailing whitespace`);
   }
-}
-
-function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0xff || TOKEN[c] !== 1) return false;
-  }
-  return true;
 }
 
 function isObject(v: unknown): v is Record<string | symbol, unknown> {
