@@ -442,6 +442,20 @@ export interface Priming {
 }
 
 /**
+ * The error of a message stream that does not match its Content-Length,
+ * after `sent` bytes (`done`: at its end); null while it still fits. One
+ * check for the first chunk (before the head) and for the rest (the writer).
+ *
+ * @example lengthMismatch(5, 6, false) // InvalidResponseError: message longer than its Content-Length 5
+ */
+export function lengthMismatch(declared: number | null, sent: number, done: boolean): InvalidResponseError | null {
+  if (declared === null) return null;
+  if (sent > declared) return new InvalidResponseError(`message longer than its Content-Length ${declared}`);
+  if (done && sent !== declared) return new InvalidResponseError(`message shorter (${sent}) than its Content-Length ${declared}`);
+  return null;
+}
+
+/**
  * Pulls the first chunk of a streamed message before the head is committed,
  * so that a stream that fails at once (`fs.createReadStream` of a missing
  * file, a bad first chunk, a first chunk beyond the declared Content-Length,
@@ -472,11 +486,8 @@ export function primeStream(r: PreparedResponse): Priming {
   });
   const response = (async (): Promise<PreparedResponse> => {
     let first: IteratorResult<Buffer> | null = await it.next();
-    if (r.declaredLength !== null) {
-      const n = first.done ? 0 : first.value.length;
-      if (n > r.declaredLength) throw new InvalidResponseError(`message longer than its Content-Length ${r.declaredLength}`);
-      if (first.done && n !== r.declaredLength) throw new InvalidResponseError(`message shorter (0) than its Content-Length ${r.declaredLength}`);
-    }
+    const mismatch = lengthMismatch(r.declaredLength, first.done ? 0 : first.value.length, first.done === true);
+    if (mismatch !== null) throw mismatch;
     const primed: AsyncIterableIterator<Buffer> = {
       next(): Promise<IteratorResult<Buffer>> {
         if (first !== null) {

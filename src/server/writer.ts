@@ -10,11 +10,10 @@
  */
 
 import type { Socket } from 'node:net';
-import { InvalidResponseError } from '../errors.js';
 import { RequestTimeoutError } from './errors.js';
 import type { ServerOptionsResolved } from './options.js';
 import type { RequestDict } from './request.js';
-import type { PreparedResponse } from './response.js';
+import { lengthMismatch, type PreparedResponse } from './response.js';
 
 const CONTINUE_LINE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
@@ -90,7 +89,8 @@ export class ResponseWriter {
         if (step.done) break;
         const chunk = step.value;
         sent += chunk.length;
-        if (r.declaredLength !== null && sent > r.declaredLength) throw new InvalidResponseError(`message longer than its Content-Length ${r.declaredLength}`);
+        const longer = lengthMismatch(r.declaredLength, sent, false);
+        if (longer !== null) throw longer;
         let ok: boolean;
         if (r.chunked) {
           sock.cork();
@@ -102,7 +102,8 @@ export class ResponseWriter {
         if (!ok) await this.drain();
         if (this.host.gone()) return await abandon().then(() => sent);
       }
-      if (r.declaredLength !== null && sent !== r.declaredLength) throw new InvalidResponseError(`message shorter (${sent}) than its Content-Length ${r.declaredLength}`);
+      const shorter = lengthMismatch(r.declaredLength, sent, true);
+      if (shorter !== null) throw shorter;
       if (r.chunked) sock.write('0\r\n\r\n', 'latin1');
     } catch (err) {
       // The head is on the wire: the framing cannot be saved, only the
