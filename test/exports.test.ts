@@ -32,12 +32,18 @@ async function child(code: string): Promise<unknown> {
   return JSON.parse(stdout) as unknown;
 }
 
-t.test('the exports map names ".", "./parser", "./static" and "./package.json" only', async (t) => {
+/** The subpaths besides "." and "./package.json": the parser and one per add-on, each `dist/<name>/index`. */
+const SUBPATHS = [
+  'parser',
+  'sse',
+  'static',
+];
+
+t.test('the exports map names ".", "./package.json" and one entry per subpath, each with its types', async (t) => {
   const exp = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> }).exports;
-  t.same(Object.keys(exp).sort(), ['.', './package.json', './parser', './static']);
+  t.same(Object.keys(exp).sort(), ['.', './package.json', ...SUBPATHS.map((s) => './' + s)].sort());
   t.same(exp['.'], { types: './dist/index.d.ts', default: './dist/index.js' });
-  t.same(exp['./parser'], { types: './dist/parser/index.d.ts', default: './dist/parser/index.js' });
-  t.same(exp['./static'], { types: './dist/static/index.d.ts', default: './dist/static/index.js' });
+  for (const s of SUBPATHS) t.same(exp['./' + s], { types: `./dist/${s}/index.d.ts`, default: `./dist/${s}/index.js` }, s);
 });
 
 /**
@@ -121,6 +127,13 @@ t.test('"repy-http/static" exports serveStatic', async (t) => {
     const m = await import('repy-http/static');
     console.log(JSON.stringify({ serveStatic: typeof m.serveStatic, escaped: m.escapeHtml('<&>') }));`);
   t.same(out, { serveStatic: 'function', escaped: '&lt;&amp;&gt;' });
+});
+
+t.test('"repy-http/sse" exports eventStream and the event format', async (t) => {
+  const out = await child(`
+    const m = await import('repy-http/sse');
+    console.log(JSON.stringify({ eventStream: typeof m.eventStream, text: m.formatEvent({ id: 1, data: 'a\\nb' }) }));`);
+  t.same(out, { eventStream: 'function', text: 'id: 1\ndata: a\ndata: b\n\n' });
 });
 
 t.test('files outside the exports map are not importable', async (t) => {
