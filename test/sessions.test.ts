@@ -562,3 +562,53 @@ t.test('stopCallback with 10,000 live sessions: resolves promptly, every finally
   t.ok(ms < 20_000, `stopCallback resolved before its stopTimeout (${ms.toFixed(0)} ms): nothing was destroyed`);
   t.comment(`stopCallback with ${N} live sessions: ${ms.toFixed(0)} ms`);
 });
+
+t.test('a promise given to next() is awaited, and still gets the new cookie', async (t) => {
+  const { base } = await serve(t, async (session) => {
+    await session.next();
+    await session.next(new Promise((resolve) => setTimeout(() => resolve(text('later\n')), 20)));
+  });
+  const r = await get(`${base}/`);
+  t.equal(r.body, 'later\n');
+  t.ok(isSessionId(sidOf(r)));
+});
+
+t.test('close() with an unbounded grace waits for the functions; static requests are still served after it', async (t) => {
+  let release: () => void = () => {};
+  const { base, app } = await serve(t, async (session) => {
+    await session.next();
+    try {
+      await session.next(text('one\n'));
+    } finally {
+      await new Promise<void>((resolve) => (release = resolve)); // a slow clean-up
+    }
+  }, { grace: Infinity, staticCallback: () => text('asset\n') });
+  await get(`${base}/`);
+  let closed = false;
+  const closing = app.close().then(() => (closed = true));
+  await sleep(50);
+  t.equal(closed, false, 'no timer fired at once for an Infinity grace');
+  t.equal(app.sessions()[0]?.state, 'dying');
+  t.equal((await get(`${base}/a.css`)).body, 'asset\n', 'the static bypass still answers');
+  t.equal((await get(`${base}/`)).status, 503, 'a session request does not');
+  release();
+  await closing;
+  t.same(app.sessions(), []);
+});
+
+t.test('close() drops what has not settled after the grace; an onError that throws changes nothing', async (t) => {
+  const { base, app } = await serve(t, async (session) => {
+    const req = await session.next();
+    if (req.path === '/boom') throw new Error('boom');
+    await new Promise(() => {}); // holds its request, ignores its signal
+  }, { grace: 100, onError: () => { throw new Error('bad hook'); } });
+  t.equal((await get(`${base}/boom`)).status, 500, 'reported through a throwing hook, still a 500');
+  const held = get(`${base}/hold`);
+  for (let i = 0; i < 100 && app.sessions().length === 0; i++) await sleep(5);
+  const start = Date.now();
+  await app.close();
+  t.ok(Date.now() - start >= 90, 'close waited for the grace');
+  const r = await held;
+  t.equal(r.status, 503, 'the held request got 503 when its session was dropped');
+  t.same(app.sessions(), []);
+});

@@ -106,6 +106,9 @@ export const ENDED: ResponseDict = Object.freeze({
   message: 'This session has ended. Reload to start again.\n',
 }) as ResponseDict;
 
+/** The longest delay a Node timer holds (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER = 2_147_483_647;
+
 const DEFAULTS = { reapAfter: 30 * 60_000, grace: 5000, maxSessions: 10_000, maxQueue: 8 };
 
 const plain = (statuscode: number, message: string, extra: Record<string, string> = {}): ResponseDict => ({
@@ -147,14 +150,18 @@ function mapperOf(o: SessionsOptions): SessionMapper {
 }
 
 /** `res` with one more Set-Cookie field line (RFC 6265 §3: one line per cookie, never joined). */
-function withSetCookie(res: ResponseDict, cookie: string): ResponseDict {
+function withSetCookie(res: ResponseDict | PromiseLike<ResponseDict>, cookie: string): ResponseDict | PromiseLike<ResponseDict> {
+  if (typeof (res as PromiseLike<ResponseDict> | null)?.then === 'function') {
+    return Promise.resolve(res).then((r) => withSetCookie(r, cookie));
+  }
   if (typeof res !== 'object' || res === null || Array.isArray(res)) return res; // invalid anyway: the server's 500
-  const headers: Record<string, unknown> = { ...(res.headers ?? {}) };
+  const dict = res as ResponseDict;
+  const headers: Record<string, unknown> = { ...(dict.headers ?? {}) };
   let name = 'Set-Cookie';
   for (const k of Object.keys(headers)) if (k.toLowerCase() === 'set-cookie') name = k;
   const had = headers[name];
   headers[name] = had === undefined ? cookie : Array.isArray(had) ? [...(had as string[]), cookie] : [had as string, cookie];
-  return { ...res, headers: headers as ResponseDict['headers'] };
+  return { ...dict, headers: headers as ResponseDict['headers'] };
 }
 
 /** Whether an abort reason is the server's `stopCallback`. */
@@ -202,8 +209,8 @@ class SessionsRegistry implements SessionHost {
   }
 
   readonly callback: Callback = (req) => {
-    if (this.closing !== null) return CLOSING();
     if (this.isStatic(req)) return this.staticCallback(req);
+    if (this.closing !== null) return CLOSING();
     const signal = req.signal;
     if (signal.aborted) return DROPPED();
     return new Promise<ResponseDict>((resolve) => {
@@ -280,13 +287,13 @@ class SessionsRegistry implements SessionHost {
     }
   }
 
-  answer(s: LiveSession, p: Pending, response: ResponseDict): void {
+  answer(s: LiveSession, p: Pending, response: ResponseDict | PromiseLike<ResponseDict>): void {
     this.touch(s);
     this.settle(p, p.setCookie === null ? response : withSetCookie(response, p.setCookie));
   }
 
   /** Resolves a pending request's callback once. */
-  private settle(p: Pending, response: ResponseDict): void {
+  private settle(p: Pending, response: ResponseDict | PromiseLike<ResponseDict>): void {
     if (p.done) return;
     p.done = true;
     p.unwatch();
@@ -450,10 +457,13 @@ class SessionsRegistry implements SessionHost {
       const reason = new SessionExpiredError('the sessions app is closing');
       for (const s of [...this.byId.values()]) this.dieSoon(s, reason, false);
       if (this.byId.size === 0) return this.closed();
-      // Past the grace, whatever has not settled is dropped.
-      timer = setTimeout(() => {
-        for (const s of [...this.byId.values()]) this.dieNow(s);
-      }, this.grace);
+      // Past the grace, whatever has not settled is dropped (no deadline for a
+      // grace beyond what a Node timer can hold: setTimeout would fire at once).
+      if (this.grace <= MAX_TIMER) {
+        timer = setTimeout(() => {
+          for (const s of [...this.byId.values()]) this.dieNow(s);
+        }, this.grace);
+      }
     });
     return this.closing;
   }

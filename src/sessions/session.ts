@@ -35,7 +35,7 @@ export interface Session {
    * response for the request in hand, a response with none in hand, a second
    * `next()` while one is waiting).
    */
-  next(response?: ResponseDict): Promise<RequestDict>;
+  next(response?: ResponseDict | PromiseLike<ResponseDict>): Promise<RequestDict>;
 }
 
 /** A request waiting for a session's answer: what resolves the callback's promise. */
@@ -45,7 +45,7 @@ export interface Pending {
   /** The request as the session sees it (the mapper's `view`). */
   req: RequestDict;
   /** Resolves the callback's promise. */
-  readonly resolve: (res: ResponseDict) => void;
+  readonly resolve: (res: ResponseDict | PromiseLike<ResponseDict>) => void;
   /** Set-Cookie to add to its answer (the request that started a cookie session). */
   setCookie: string | null;
   /** This request started a session already: if that one ends without taking it, it is answered, not routed again. */
@@ -68,7 +68,7 @@ interface Job {
 /** What a session needs from the app that holds it. */
 export interface SessionHost {
   /** Answers a pending request (adds its cookie, marks the session active). */
-  answer(s: LiveSession, p: Pending, response: ResponseDict): void;
+  answer(s: LiveSession, p: Pending, response: ResponseDict | PromiseLike<ResponseDict>): void;
 }
 
 /** The session's life: live (mapped), dying (told to end, grace running), dead (dropped). */
@@ -99,7 +99,7 @@ export class LiveSession implements Session {
     return this.inHand === null ? null : this.inHand.req;
   }
 
-  next(response?: ResponseDict): Promise<RequestDict> {
+  next(response?: ResponseDict | PromiseLike<ResponseDict>): Promise<RequestDict> {
     if (this.state === 'dead') return Promise.reject(this.expired());
     if (this.waiter !== null) return Promise.reject(new TypeError('session.next() is already waiting: call it once at a time'));
     if (this.inHand !== null) {
