@@ -32,12 +32,13 @@ async function child(code: string): Promise<unknown> {
   return JSON.parse(stdout) as unknown;
 }
 
-t.test('the exports map names ".", "./parser", "./static" and "./package.json" only', async (t) => {
+t.test('the exports map names ".", "./parser", "./static", "./sessions" and "./package.json" only', async (t) => {
   const exp = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> }).exports;
-  t.same(Object.keys(exp).sort(), ['.', './package.json', './parser', './static']);
+  t.same(Object.keys(exp).sort(), ['.', './package.json', './parser', './sessions', './static']);
   t.same(exp['.'], { types: './dist/index.d.ts', default: './dist/index.js' });
   t.same(exp['./parser'], { types: './dist/parser/index.d.ts', default: './dist/parser/index.js' });
   t.same(exp['./static'], { types: './dist/static/index.d.ts', default: './dist/static/index.js' });
+  t.same(exp['./sessions'], { types: './dist/sessions/index.d.ts', default: './dist/sessions/index.js' });
 });
 
 /**
@@ -123,6 +124,15 @@ t.test('"repy-http/static" exports serveStatic', async (t) => {
   t.same(out, { serveStatic: 'function', escaped: '&lt;&amp;&gt;' });
 });
 
+t.test('"repy-http/sessions" exports sessions and SessionExpiredError (a RepyHttpError)', async (t) => {
+  const out = await child(`
+    const m = await import('repy-http/sessions');
+    const { RepyHttpError } = await import('repy-http');
+    const e = new m.SessionExpiredError();
+    console.log(JSON.stringify({ sessions: typeof m.sessions, base: e instanceof RepyHttpError, code: e.code, id: m.isSessionId(m.newSessionId()) }));`);
+  t.same(out, { sessions: 'function', base: true, code: 'ERR_SESSION_EXPIRED', id: true });
+});
+
 t.test('files outside the exports map are not importable', async (t) => {
   const out = await child(`
     const codes = [];
@@ -160,6 +170,8 @@ t.test('TypeScript resolves "repy-http/parser" to its declarations', async (t) =
     "import { compose, route, withRequest, type Middleware } from 'repy-http';",
     "import { serveStatic, type StaticOptions } from 'repy-http/static';",
     'export const files = serveStatic(".", { listing: false } satisfies StaticOptions);',
+    "import { sessions, type Session, type SessionsOptions } from 'repy-http/sessions';",
+    'export const game = sessions(async (s: Session) => { await s.next(); }, { cookie: "sid" } satisfies SessionsOptions);',
     'const p: RequestParser = new RequestParser();',
     'export const h: RequestHead | null = null;',
     'export const mw: Middleware = (next) => (req) => next(withRequest(req, { path: "/" }));',
