@@ -25,10 +25,18 @@ import { cookieMapper, keyMapper, queryMapper, type CookieMapperOptions, type Se
 import { LiveSession, type Pending, type Session, type SessionHost } from './session.js';
 import { isStaticPath } from './static-paths.js';
 
-/** A session function: the whole dialogue of one session. */
+/**
+ * A session function: the whole dialogue of one session.
+ *
+ * @example const echo: SessionFunction = async (s) => { let r = await s.next(); for (;;) r = await s.next(text(r.path)); };
+ */
 export type SessionFunction = (session: Session) => unknown;
 
-/** The options of {@link sessions}. At most one of `cookie`, `query`, `key`, `mapper`. */
+/**
+ * The options of {@link sessions}. At most one of `cookie`, `query`, `key`, `mapper`.
+ *
+ * @example sessions(fn, { cookie: { name: 'game', secure: true }, reapAfter: 10 * 60_000, maxSessions: 50_000 })
+ */
 export interface SessionsOptions {
   /** The cookie mapper (the default): the cookie's name (default `'sid'`) or its options. */
   cookie?: string | CookieMapperOptions;
@@ -62,7 +70,11 @@ export interface SessionsOptions {
   signal?: AbortSignal;
 }
 
-/** A live session as `app.sessions()` lists it. */
+/**
+ * A live session as `app.sessions()` lists it.
+ *
+ * @example app.sessions() // [{ id: 'q3bY…', age: 5120, idle: 830, queued: 0, inHand: false, state: 'live' }]
+ */
 export interface SessionInfo {
   id: string;
   /** ms since it started. */
@@ -77,7 +89,11 @@ export interface SessionInfo {
   state: 'live' | 'dying';
 }
 
-/** What {@link sessions} returns. */
+/**
+ * What {@link sessions} returns.
+ *
+ * @example const app = sessions(fn); await registerCallback(addr, app.callback); … await app.close();
+ */
 export interface SessionsApp {
   /** The callback to register: `registerCallback(addr, app.callback)`. */
   readonly callback: Callback;
@@ -99,7 +115,13 @@ export interface SessionsApp {
   close(): Promise<void>;
 }
 
-/** The default answer to a request in hand when the session function returns without one. */
+/**
+ * The default answer to a request in hand when the session function returns
+ * without one (a 200 saying the session ended, `Cache-Control: no-store`).
+ * Replace it with the `endResponse` option.
+ *
+ * @example sessions(fn, { endResponse: { ...ENDED, message: 'Game over. Reload to play again.\n' } })
+ */
 export const ENDED: ResponseDict = Object.freeze({
   statuscode: 200,
   headers: Object.freeze({ 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }),

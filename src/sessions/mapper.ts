@@ -46,7 +46,11 @@ export interface SessionMapper {
   removed?(key: string): void;
 }
 
-/** The options of {@link cookieMapper}. */
+/**
+ * The options of {@link cookieMapper}.
+ *
+ * @example cookieMapper({ name: 'sid', secure: true, pathSession: true })
+ */
 export interface CookieMapperOptions {
   /** The cookie's name (default `'sid'`); a token. */
   name?: string;

@@ -6,7 +6,11 @@
  * @module
  */
 
-/** Lower-case extensions (without the dot) of the paths that bypass sessions by default. */
+/**
+ * Lower-case extensions (without the dot) of the paths that bypass sessions by default.
+ *
+ * @example STATIC_EXTENSIONS.has('css') // true
+ */
 export const STATIC_EXTENSIONS: ReadonlySet<string> = new Set([
   'css', 'js', 'mjs', 'map', 'png', 'jpg', 'jpeg', 'gif', 'svg', 'ico', 'webp', 'avif',
   'woff', 'woff2', 'ttf', 'otf', 'eot', 'mp3', 'mp4', 'webm', 'wasm', 'pdf',
