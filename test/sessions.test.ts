@@ -612,3 +612,15 @@ t.test('close() drops what has not settled after the grace; an onError that thro
   t.equal(r.status, 503, 'the held request got 503 when its session was dropped');
   t.same(app.sessions(), []);
 });
+
+t.test('reaped before taking its first request: that request gets 503, it is not routed again', async (t) => {
+  let runs = 0;
+  const { base } = await serve(t, async (session) => {
+    runs++;
+    await new Promise((resolve) => session.signal.addEventListener('abort', resolve));
+  }, { reapAfter: 100, grace: 100 });
+  const r = await get(`${base}/`);
+  t.equal(r.status, 503);
+  t.equal(r.headers['Retry-After'], '1');
+  t.equal(runs, 1);
+});
