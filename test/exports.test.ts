@@ -35,6 +35,7 @@ async function child(code: string): Promise<unknown> {
 /** The subpaths besides "." and "./package.json": the parser and one per add-on, each `dist/<name>/index`. */
 const SUBPATHS = [
   'parser',
+  'sessions',
   'sse',
   'static',
 ];
@@ -136,6 +137,15 @@ t.test('"repy-http/sse" exports eventStream and the event format', async (t) => 
   t.same(out, { eventStream: 'function', text: 'id: 1\ndata: a\ndata: b\n\n' });
 });
 
+t.test('"repy-http/sessions" exports sessions and SessionExpiredError (a RepyHttpError)', async (t) => {
+  const out = await child(`
+    const m = await import('repy-http/sessions');
+    const { RepyHttpError } = await import('repy-http');
+    const e = new m.SessionExpiredError();
+    console.log(JSON.stringify({ sessions: typeof m.sessions, base: e instanceof RepyHttpError, code: e.code, id: m.isSessionId(m.newSessionId()) }));`);
+  t.same(out, { sessions: 'function', base: true, code: 'ERR_SESSION_EXPIRED', id: true });
+});
+
 t.test('files outside the exports map are not importable', async (t) => {
   const out = await child(`
     const codes = [];
@@ -173,6 +183,8 @@ t.test('TypeScript resolves "repy-http/parser" to its declarations', async (t) =
     "import { compose, route, withRequest, type Middleware } from 'repy-http';",
     "import { serveStatic, type StaticOptions } from 'repy-http/static';",
     'export const files = serveStatic(".", { listing: false } satisfies StaticOptions);',
+    "import { sessions, type Session, type SessionsOptions } from 'repy-http/sessions';",
+    'export const game = sessions(async (s: Session) => { await s.next(); }, { cookie: "sid" } satisfies SessionsOptions);',
     'const p: RequestParser = new RequestParser();',
     'export const h: RequestHead | null = null;',
     'export const mw: Middleware = (next) => (req) => next(withRequest(req, { path: "/" }));',
