@@ -76,6 +76,27 @@ t.test('ids: 128 random bits, base64url, checked by shape', async (t) => {
   }
 });
 
+t.test('ids with a home: the home, a dot, then the 128 random bits; every other shape refused', async (t) => {
+  const id = newSessionId('b2');
+  t.match(id, /^b2\.[A-Za-z0-9_-]{22}$/);
+  t.ok(isSessionId(id), id);
+  const random = id.slice(3);
+  t.ok(isSessionId(`${'h'.repeat(32)}.${random}`), 'a 32-character home');
+  for (const bad of [`.${random}`, `${'h'.repeat(33)}.${random}`, `b.2.${random}`, `b 2.${random}`, `b2_${random}`, `é.${random}`, `b2.${random}x`, `b2..${random}`]) {
+    t.notOk(isSessionId(bad), bad);
+  }
+  for (const home of ['', 'a.b', 'h'.repeat(33), 'é', 42]) t.throws(() => newSessionId(home as string), TypeError, String(home));
+  t.throws(() => sessions(async () => {}, { home: 'a b' }), TypeError);
+  const app = sessions(async (s) => {
+    let req = await s.next();
+    for (;;) req = await s.next({ statuscode: 200, message: s.id });
+  }, { home: 'node-7' });
+  const res = await app.callback({ verb: 'GET', path: '/', querystr: null, querydict: null, version: '1.1', headers: {}, rawheaders: [], signal: new AbortController().signal } as unknown as RequestDict);
+  t.match(String((res as { message: string }).message), /^node-7\./, 'a new session of this app has its home');
+  t.match(String((res as { headers: Record<string, string> }).headers['Set-Cookie']), /^sid=node-7\./, 'and so has its cookie');
+  await app.close();
+});
+
 t.test('isStaticPath: common asset extensions of the last segment', async (t) => {
   for (const p of ['/a.css', '/x/app.JS', '/favicon.ico', '/img/Logo.PNG', '/f.woff2']) t.ok(isStaticPath(p), p);
   for (const p of ['/', '/guess', '/a.b/c', '/a.', '/x.html', '/cssfile', '/.css/x']) t.notOk(isStaticPath(p), p);

@@ -20,7 +20,7 @@ import type { RequestDict } from '../server/request.js';
 import type { ResponseDict } from '../server/response.js';
 import type { Callback } from '../server/server.js';
 import { SessionExpiredError } from './errors.js';
-import { newSessionId } from './id.js';
+import { checkHome, newSessionId } from './id.js';
 import { cookieMapper, keyMapper, queryMapper, type CookieMapperOptions, type SessionMapper } from './mapper.js';
 import { LiveSession, type Pending, type Session, type SessionHost } from './session.js';
 import { isStaticPath } from './static-paths.js';
@@ -68,6 +68,12 @@ export interface SessionsOptions {
   closeOnStop?: boolean;
   /** Aborting it closes the app, as `close()` does. */
   signal?: AbortSignal;
+  /**
+   * This process's name among several behind one proxy (1–32 of
+   * `A-Z a-z 0-9 - _`): every new id starts with it (`b2.q3bY…`), so the
+   * proxy can send a session's requests home (docs/deploy.md). Default: none.
+   */
+  home?: string;
 }
 
 /**
@@ -209,6 +215,7 @@ class SessionsRegistry implements SessionHost {
   private readonly onError: ((err: unknown, req: RequestDict | null) => void) | null;
   private readonly endResponse: ResponseDict;
   private readonly closeOnStop: boolean;
+  private readonly home: string | undefined;
 
   constructor(private readonly fn: SessionFunction, o: SessionsOptions) {
     this.mapper = mapperOf(o);
@@ -224,6 +231,7 @@ class SessionsRegistry implements SessionHost {
     this.onError = o.onError === undefined ? reportToStderr : o.onError;
     this.endResponse = o.endResponse ?? ENDED;
     this.closeOnStop = o.closeOnStop ?? true;
+    this.home = o.home === undefined ? undefined : checkHome(o.home);
     if (o.signal !== undefined) {
       if (o.signal.aborted) void this.close();
       else o.signal.addEventListener('abort', () => void this.close(), { once: true });
@@ -260,7 +268,7 @@ class SessionsRegistry implements SessionHost {
     if (s === undefined) {
       if (found === null && this.mapper.requireKey === true) return this.settle(p, NO_KEY());
       if (this.byId.size >= this.maxSessions) return this.settle(p, FULL());
-      const id = newSessionId();
+      const id = newSessionId(this.home);
       const made = this.mapper.create(req, id, found);
       s = new LiveSession(id, made.key, this);
       p.setCookie = made.setCookie ?? null;

@@ -13,7 +13,7 @@
 
 export { sessions, ENDED, type SessionFunction, type SessionsApp, type SessionsOptions, type SessionInfo } from './app.js';
 export { SessionExpiredError } from './errors.js';
-export { newSessionId, isSessionId } from './id.js';
+export { newSessionId, isSessionId, checkHome } from './id.js';
 export { cookieMapper, queryMapper, pathMapper, peerMapper, keyMapper, type SessionMapper, type CookieMapperOptions } from './mapper.js';
 export { isStaticPath, STATIC_EXTENSIONS } from './static-paths.js';
 export type { Session } from './session.js';
