@@ -88,8 +88,8 @@ t.test('ids with a home: the home, a dot, then the 128 random bits; every other 
   for (const home of ['', 'a.b', 'h'.repeat(33), 'é', 42]) t.throws(() => newSessionId(home as string), TypeError, String(home));
   t.throws(() => sessions(async () => {}, { home: 'a b' }), TypeError);
   const app = sessions(async (s) => {
-    let req = await s.next();
-    for (;;) req = await s.next({ statuscode: 200, message: s.id });
+    await s.next();
+    for (;;) await s.next({ statuscode: 200, message: s.id });
   }, { home: 'node-7' });
   const res = await app.callback({ verb: 'GET', path: '/', querystr: null, querydict: null, version: '1.1', headers: {}, rawheaders: [], signal: new AbortController().signal } as unknown as RequestDict);
   t.match(String((res as { message: string }).message), /^node-7\./, 'a new session of this app has its home');

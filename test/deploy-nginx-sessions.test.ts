@@ -1,0 +1,139 @@
+/**
+ * Sessions behind nginx (issue #14): the shipped configuration
+ * (examples/deploy/nginx-sessions.conf, ports replaced by free ones) in
+ * front of three real backend processes (examples/deploy/session-backend.mjs,
+ * from the built dist/). 50 clients with their own cookies each keep their
+ * session across 20 requests, spread over the backends; one backend is
+ * then killed: its clients' sessions start again on another backend with a
+ * new cookie naming it, and every other client's session carries on.
+ */
+import t, { type Test } from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { findBinary, freePort, run, startPeer, waitForPort } from './helpers/peers-common.js';
+
+const root = resolve(import.meta.dirname, '..');
+const nginx = findBinary(['nginx']);
+const built = existsSync(join(root, 'dist', 'sessions', 'index.js'));
+const skip = nginx === null
+  ? 'nginx is not installed (.ci/run installs it with apt-get install nginx)'
+  : !built ? 'dist/ not built (npm run build; CI builds before testing)' : false;
+
+interface Answer { home: string; pid: number; session: string; visits: number }
+
+/** Starts one backend; resolves with its port once it listens. */
+async function backend(t: Test, home: string): Promise<{ child: ChildProcess; port: number }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME_NAME: home, HOST: '127.0.0.1', PORT: '0' };
+  delete env['NODE_OPTIONS'];
+  const child = spawn(process.execPath, [join(root, 'examples', 'deploy', 'session-backend.mjs')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const port = await new Promise<number>((res, rej) => {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
+      if (m !== null) res(Number(m[1]));
+    });
+    child.on('exit', (code) => rej(new Error(`backend ${home} exited ${code}: ${out}`)));
+  });
+  return { child, port };
+}
+
+t.test('sessions behind nginx: each session stays home; a dead home restarts only its own', { skip, timeout: 90_000 }, async (t) => {
+  const homes = ['b1', 'b2', 'b3'];
+  const backends = await Promise.all(homes.map((h) => backend(t, h)));
+
+  const dir = mkdtempSync(join(tmpdir(), 'repy-http-deploy-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d));
+  const nport = await freePort();
+  let shipped = readFileSync(join(root, 'examples', 'deploy', 'nginx-sessions.conf'), 'utf8');
+  shipped = shipped.replaceAll('listen 127.0.0.1:8080;', `listen 127.0.0.1:${nport};`);
+  homes.forEach((_, i) => (shipped = shipped.replaceAll(`127.0.0.1:${8081 + i}`, `127.0.0.1:${backends[i]!.port}`)));
+  t.notMatch(shipped, /:808[0-3]\b/, 'every port of the shipped file was replaced');
+  writeFileSync(join(dir, 'sessions.conf'), shipped);
+  writeFileSync(join(dir, 'nginx.conf'), `
+${process.getuid?.() === 0 ? 'user root;' : ''}
+worker_processes 1;
+error_log ${dir}/error.log info;
+events { worker_connections 1024; }
+http {
+  access_log ${dir}/access.log;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  include ${dir}/sessions.conf;
+}
+`);
+  const args = ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')];
+  const check = await run(nginx!, ['-t', ...args], { timeoutMs: 5000 });
+  t.equal(check.code, 0, `nginx -t accepts the shipped configuration: ${check.stderr.trim()}`);
+  const peer = startPeer(t, nginx!, [...args, '-g', `daemon off; pid ${dir}/nginx.pid;`]);
+  let exited = false;
+  void peer.exited.then(() => (exited = true));
+  await waitForPort(nport, 5000, () => exited);
+  const base = `http://127.0.0.1:${nport}`;
+
+  /** One client: a cookie jar of one cookie. */
+  class Client {
+    cookie = '';
+    async get(path: string): Promise<Answer & { status: number; setCookie: string | null }> {
+      const res = await fetch(base + path, { headers: this.cookie === '' ? {} : { Cookie: this.cookie }, signal: AbortSignal.timeout(15_000) });
+      const set = res.headers.getSetCookie()[0] ?? null;
+      if (set !== null) this.cookie = set.slice(0, set.indexOf(';'));
+      const body = (await res.json()) as Answer;
+      return { ...body, status: res.status, setCookie: set };
+    }
+  }
+
+  const clients = Array.from({ length: 50 }, () => new Client());
+  const homeOf = new Map<Client, string>();
+  const problems: string[] = [];
+  await Promise.all(clients.map(async (c, i) => {
+    for (let n = 1; n <= 20; n++) {
+      const a = await c.get(`/step/${n}`);
+      if (n === 1) {
+        homeOf.set(c, a.home);
+        if (a.setCookie === null || !a.setCookie.startsWith(`sid=${a.home}.`)) problems.push(`client ${i}: first cookie ${a.setCookie} does not name ${a.home}`);
+      } else if (a.setCookie !== null) problems.push(`client ${i} step ${n}: a new cookie ${a.setCookie}`);
+      if (a.status !== 200 || a.visits !== n || a.home !== homeOf.get(c)) {
+        problems.push(`client ${i} step ${n}: ${a.status} visits ${a.visits} at ${a.home} (home ${homeOf.get(c)})`);
+      }
+    }
+  }));
+  t.same(problems, [], '50 clients × 20 requests: every request reached its session at its home');
+  const perHome = homes.map((h) => [...homeOf.values()].filter((x) => x === h).length);
+  t.ok(perHome.every((n) => n > 0), `new sessions spread over every backend (round-robin): ${perHome.join(' / ')}`);
+
+  // Kill b2: its sessions restart elsewhere, the others are untouched.
+  const victim = backends[1]!.child;
+  victim.kill('SIGKILL');
+  await new Promise((r) => victim.once('exit', r));
+  const after = await Promise.all(clients.map(async (c) => [c, await c.get('/after')] as const));
+  let restarted = 0;
+  let carried = 0;
+  for (const [c, a] of after) {
+    const home = homeOf.get(c)!;
+    if (home === 'b2') {
+      restarted++;
+      t.ok(a.status === 200 && a.visits === 1 && a.home !== 'b2', `a b2 session starts again elsewhere (${a.home}, visit ${a.visits})`);
+      t.ok(a.setCookie?.startsWith(`sid=${a.home}.`), 'with a new cookie naming its new home');
+    } else {
+      carried++;
+      if (!(a.status === 200 && a.visits === 21 && a.home === home && a.setCookie === null)) t.fail(`a ${home} session was disturbed: ${JSON.stringify(a)}`);
+    }
+  }
+  t.equal(restarted + carried, 50);
+  t.ok(carried > 0 && restarted > 0, `${restarted} sessions of the killed backend restarted, ${carried} others carried on at visit 21`);
+
+  // And the restarted ones now stay at their new home.
+  const again = await Promise.all(clients.filter((c) => homeOf.get(c) === 'b2').map((c) => c.get('/again')));
+  t.ok(again.every((a) => a.visits === 2 && a.home !== 'b2'), 'the restarted sessions stay at their new home');
+});
