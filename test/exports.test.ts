@@ -32,9 +32,11 @@ async function child(code: string): Promise<unknown> {
   return JSON.parse(stdout) as unknown;
 }
 
-t.test('the exports map names ".", "./parser", "./static" and "./package.json" only', async (t) => {
+t.test('the exports map names ".", "./parser", "./static", "./idempotency", "./certified" and "./package.json" only', async (t) => {
   const exp = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> }).exports;
-  t.same(Object.keys(exp).sort(), ['.', './package.json', './parser', './static']);
+  t.same(Object.keys(exp).sort(), ['.', './certified', './idempotency', './package.json', './parser', './static']);
+  t.same(exp['./idempotency'], { types: './dist/idempotency/index.d.ts', default: './dist/idempotency/index.js' });
+  t.same(exp['./certified'], { types: './dist/certified/index.d.ts', default: './dist/certified/index.js' });
   t.same(exp['.'], { types: './dist/index.d.ts', default: './dist/index.js' });
   t.same(exp['./parser'], { types: './dist/parser/index.d.ts', default: './dist/parser/index.js' });
   t.same(exp['./static'], { types: './dist/static/index.d.ts', default: './dist/static/index.js' });
@@ -123,6 +125,21 @@ t.test('"repy-http/static" exports serveStatic', async (t) => {
   t.same(out, { serveStatic: 'function', escaped: '&lt;&amp;&gt;' });
 });
 
+t.test('"repy-http/idempotency" and "repy-http/certified" export their API', async (t) => {
+  const out = await child(`
+    const i = await import('repy-http/idempotency');
+    const c = await import('repy-http/certified');
+    const root = await import('repy-http');
+    const names = [i.idempotent, i.idempotencyKey, i.memoryStore, i.fileStore, c.certifiedRequest, c.resumable, c.checkResumable];
+    console.log(JSON.stringify({
+      functions: names.every((f) => typeof f === 'function'),
+      errorBase: new c.ReplayDivergenceError('j', 1, 'a', 'b') instanceof root.RepyHttpError,
+      code: new c.NotResumableError(1, 'x').code,
+      key: i.serializeKey('a"b'),
+    }));`);
+  t.same(out, { functions: true, errorBase: true, code: 'ERR_NOT_RESUMABLE', key: '"a\\"b"' });
+});
+
 t.test('files outside the exports map are not importable', async (t) => {
   const out = await child(`
     const codes = [];
@@ -159,6 +176,11 @@ t.test('TypeScript resolves "repy-http/parser" to its declarations', async (t) =
     "import { RequestParser, type RequestHead } from 'repy-http/parser';",
     "import { compose, route, withRequest, type Middleware } from 'repy-http';",
     "import { serveStatic, type StaticOptions } from 'repy-http/static';",
+    "import { idempotent, memoryStore, type IdempotencyStore } from 'repy-http/idempotency';",
+    "import { resumable, type ResumableContext } from 'repy-http/certified';",
+    'export const store: IdempotencyStore = memoryStore({ max: 10 });',
+    'export const keyed = idempotent(() => ({ statuscode: 201 }), { store });',
+    'export const flow = (j: string) => resumable(j, async (ctx: ResumableContext) => ctx.persist(() => 1));',
     'export const files = serveStatic(".", { listing: false } satisfies StaticOptions);',
     'const p: RequestParser = new RequestParser();',
     'export const h: RequestHead | null = null;',
