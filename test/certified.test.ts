@@ -258,3 +258,21 @@ t.test('checkResumable: passes a resumable flow, names what is wrong in the othe
   await t.rejects(checkResumable(1 as never), TypeError);
   await sleep(1);
 });
+
+t.test('the errors of both add-ons extend RepyHttpError with stable codes and names', async (t) => {
+  const { RepyHttpError } = await import('../src/errors.js');
+  const { StoreFullError, JournalClosedError } = await import('../src/idempotency/index.js');
+  const cases: [Error & { code: string }, string, string][] = [
+    [new CertifiedRequestError('ERR_MAX_TIME', 'http://x/', 'k', 2, false, null), 'CertifiedRequestError', 'ERR_MAX_TIME'],
+    [new ReplayDivergenceError('j', 1, 'a', 'b'), 'ReplayDivergenceError', 'ERR_REPLAY_DIVERGENCE'],
+    [new NotResumableError(null, 'x'), 'NotResumableError', 'ERR_NOT_RESUMABLE'],
+    [new JournalCorruptError('j', 5, 'bad'), 'JournalCorruptError', 'ERR_JOURNAL_CORRUPT'],
+    [new JournalClosedError('j'), 'JournalClosedError', 'ERR_JOURNAL_CLOSED'],
+    [new StoreFullError(3), 'StoreFullError', 'ERR_STORE_FULL'],
+  ];
+  for (const [err, name, code] of cases) {
+    t.ok(err instanceof RepyHttpError, `${name} instanceof RepyHttpError`);
+    t.same([err.name, err.code], [name, code]);
+  }
+  t.match(new CertifiedRequestError('ERR_ATTEMPTS_EXHAUSTED', 'http://x/', 'k', 1, true, 503).message, /after 1 attempt, last status 503; the request may have reached/);
+});
