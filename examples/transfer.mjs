@@ -2,6 +2,7 @@
 // client that may be killed at any moment (issue #12, docs/exactly-once.md).
 //
 //   npm run build && node examples/transfer.mjs        # the demo: kills the client again and again
+//   node --import @tapjs/typescript/import examples/transfer.mjs   # the same from src/, without building
 //   node examples/transfer.mjs bank                    # the bank alone (PORT, default 8080)
 //   node examples/transfer.mjs client ID [BANK_URL]    # one transfer; kill it (Ctrl-C, kill -9), run it again
 //
@@ -19,15 +20,20 @@
 
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { registerCallback, boundAddress, json } from '../dist/index.js';
-import { idempotent, idempotencyKey, fileStore } from '../dist/idempotency/index.js';
-import { resumable } from '../dist/certified/index.js';
+// The built package (dist/); the sources on the TypeScript loader (its children get the same flags) or when
+// there is no dist/ (test/certified-crash.test.ts runs this file next to a transpiled src/).
+const onLoader = process.execArgv.some((a) => a.includes('typescript'));
+const lib = !onLoader && existsSync(new URL('../dist/index.js', import.meta.url)) ? '../dist/' : '../src/';
+const { registerCallback, boundAddress, json } = await import(new URL(`${lib}index.js`, import.meta.url).href);
+const { idempotent, idempotencyKey, fileStore } = await import(new URL(`${lib}idempotency/index.js`, import.meta.url).href);
+const { resumable } = await import(new URL(`${lib}certified/index.js`, import.meta.url).href);
 
 const self = fileURLToPath(import.meta.url);
-const data = process.env.TRANSFER_DATA ?? join(process.cwd(), 'transfer-data');
+const data = process.env.TRANSFER_DATA ?? join(tmpdir(), 'repy-http-transfer');
 mkdirSync(data, { recursive: true });
 const ledgerPath = join(data, 'ledger.jsonl');
 
@@ -78,7 +84,7 @@ async function client(id, base) {
 
 /** Runs this file as a child; resolves with its exit (and its first line of output, when `untilLine`). */
 function run(args, untilLine = false) {
-  const child = spawn(process.execPath, [self, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TRANSFER_DATA: data } });
+  const child = spawn(process.execPath, [...process.execArgv, self, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TRANSFER_DATA: data } });
   let out = '';
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, out })));
   child.stdout.on('data', (d) => (out += d));

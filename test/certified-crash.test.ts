@@ -8,7 +8,7 @@
 // crashes (its random values aside, which must be the ones the effects saw).
 import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { json } from '../src/server/helpers.js';
@@ -151,4 +151,18 @@ t.test('the count can fail: a rerun without the journal repeats the debit under 
   const debits = effectsOf('nojournal').filter((e) => e.op === 'debit');
   t.equal(debits.length, 2, 'two debits: the money moved twice');
   t.notSame(normalized(t, last.result!), cleanResult, 'and the result shows it (balance 80)');
+});
+
+t.test('examples/transfer.mjs: the demo kills its client repeatedly and still moves the money once', async (t) => {
+  // Next to the transpiled src/ (no dist/ there), so no build is needed.
+  mkdirSync(join(children.dir, 'examples'), { recursive: true });
+  copyFileSync(new URL('../examples/transfer.mjs', import.meta.url), join(children.dir, 'examples', 'transfer.mjs'));
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile('env', ['-u', 'NODE_OPTIONS', `TRANSFER_DATA=${join(dir, 'example')}`, process.execPath, join(children.dir, 'examples', 'transfer.mjs')], { timeout: 60_000 },
+      (err, stdout, stderr) => (err ? reject(Object.assign(err, { stdout, stderr })) : resolve(stdout)));
+  });
+  t.match(out, /^finished after \d+ kill\(s\): \{"transfer":/m);
+  t.match(out, /^ledger: A -10, B \+10; A = 90, B = 10$/m);
+  const kills = Number(/finished after (\d+) kill/.exec(out)?.[1]);
+  t.ok(kills >= 1, `${kills} runs were killed`);
 });

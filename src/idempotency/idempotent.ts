@@ -203,7 +203,6 @@ export function idempotent(callback: Callback, options: IdempotencyOptions = {})
     const stream = new DataStream(Infinity, () => {});
     stream.push(content);
     stream.end(req.datastream.trailers);
-    stream.received = content.length;
     let res: ResponseDict;
     try {
       res = await callback(withRequest(req, { datastream: stream, [KEY]: key }));
