@@ -70,6 +70,8 @@ export class FileStore extends MemoryStore {
   readonly compactBytes: number;
   private journal: Journal | null = null;
   private compacting = false;
+  /** Records being appended: not in memory yet, but part of any compaction's snapshot. */
+  private readonly appending = new Set<JournalRecord>();
 
   constructor(readonly path: string, options: FileStoreOptions = {}) {
     if (typeof path !== 'string' || path.length === 0) throw new TypeError('fileStore(path): path must be a non-empty string');
@@ -103,10 +105,17 @@ export class FileStore extends MemoryStore {
     await this.opened;
     if (!this.holds(key, token)) return false;
     const expiresAt = Date.now() + ttl;
-    await this.journal!.append(toRecord(key, fingerprint, expiresAt, response));
-    // The lock may have lapsed during the sync; the record is on disk anyway, so keep it.
-    await super.release(key, token);
-    this.put(key, { fingerprint, expiresAt, response, size: responseSize(key, response) });
+    const record = toRecord(key, fingerprint, expiresAt, response);
+    // Until it is in memory, a compaction's snapshot takes it from here.
+    this.appending.add(record);
+    try {
+      await this.journal!.append(record);
+      // Synchronously after the sync: the lock may have lapsed meanwhile, but the record is on disk, so keep it.
+      this.dropLock(key, token);
+      this.put(key, { fingerprint, expiresAt, response, size: responseSize(key, response) });
+    } finally {
+      this.appending.delete(record);
+    }
     this.maybeCompact();
     return true;
   }
@@ -129,10 +138,12 @@ export class FileStore extends MemoryStore {
   /** Rewrites the journal with the live records only; resolves once done. */
   async compact(): Promise<void> {
     await this.opened;
-    const now = Date.now();
-    const live: JournalRecord[] = [];
-    for (const [k, d] of this.entries()) if (d.expiresAt > now) live.push(toRecord(k, d.fingerprint, d.expiresAt, d.response));
-    await this.journal!.rewrite(live);
+    await this.journal!.rewrite(() => {
+      const now = Date.now();
+      const live: JournalRecord[] = [...this.appending];
+      for (const [k, d] of this.entries()) if (d.expiresAt > now) live.push(toRecord(k, d.fingerprint, d.expiresAt, d.response));
+      return live;
+    });
   }
 
   private maybeCompact(): void {

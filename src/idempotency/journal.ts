@@ -228,19 +228,22 @@ export class Journal {
   /**
    * Replaces the journal's content by `records` (compaction): written to
    * `path.tmp`, synced, renamed over `path`, the directory synced. Waits for
-   * the appends under way; appends made meanwhile go to the new file.
+   * the appends under way; appends made meanwhile go to the new file. Pass a
+   * function to take the snapshot once those appends are done, so that none
+   * of them is lost by the rewrite.
    *
    * @example await journal.rewrite(liveRecords);
    */
-  async rewrite(records: readonly unknown[]): Promise<void> {
+  async rewrite(records: readonly unknown[] | (() => readonly unknown[])): Promise<void> {
     if (this.failed !== null) throw this.failed;
     while (this.busy !== null) await this.busy;
     // Hold appends until the new file is in place: they queue, and go to the new file after.
     let release!: () => void;
     this.busy = new Promise<void>((r) => (release = r));
-    const data = Buffer.concat(records.map(encode));
     const tmp = `${this.path}.tmp`;
     try {
+      // A function is asked for the records only now: every append before this point is on disk and in its result.
+      const data = Buffer.concat((typeof records === 'function' ? records() : records).map(encode));
       const out = await open(tmp, 'w');
       try {
         await out.writeFile(data);

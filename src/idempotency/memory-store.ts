@@ -122,6 +122,11 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   async release(key: string, token: string): Promise<boolean> {
+    return this.dropLock(key, token);
+  }
+
+  /** Drops the lock of `key` if `token` holds it (synchronously: a subclass composes it with other steps). */
+  protected dropLock(key: string, token: string): boolean {
     if (!this.holds(key, token)) return false;
     this.locks.delete(key);
     return true;
