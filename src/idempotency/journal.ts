@@ -168,6 +168,8 @@ export class Journal {
         await fh.truncate(at);
         await fh.datasync();
       }
+      // A new (empty) file: its directory entry must be durable too, or a machine crash could lose the whole file.
+      if (data.length === 0) await syncDir(dirname(path));
       return { journal: new Journal(path, fh, at), records, droppedBytes };
     } catch (e) {
       await fh.close().catch(() => {});
