@@ -34,6 +34,8 @@ async function child(code: string): Promise<unknown> {
 
 /** The subpaths besides "." and "./package.json": the parser and one per add-on, each `dist/<name>/index`. */
 const SUBPATHS = [
+  'certified',
+  'idempotency',
   'parser',
   'sessions',
   'sse',
@@ -146,6 +148,21 @@ t.test('"repy-http/sessions" exports sessions and SessionExpiredError (a RepyHtt
   t.same(out, { sessions: 'function', base: true, code: 'ERR_SESSION_EXPIRED', id: true });
 });
 
+t.test('"repy-http/idempotency" and "repy-http/certified" export their API', async (t) => {
+  const out = await child(`
+    const i = await import('repy-http/idempotency');
+    const c = await import('repy-http/certified');
+    const root = await import('repy-http');
+    const names = [i.idempotent, i.idempotencyKey, i.memoryStore, i.fileStore, c.certifiedRequest, c.resumable, c.checkResumable];
+    console.log(JSON.stringify({
+      functions: names.every((f) => typeof f === 'function'),
+      errorBase: new c.ReplayDivergenceError('j', 1, 'a', 'b') instanceof root.RepyHttpError,
+      code: new c.NotResumableError(1, 'x').code,
+      key: i.serializeKey('a"b'),
+    }));`);
+  t.same(out, { functions: true, errorBase: true, code: 'ERR_NOT_RESUMABLE', key: '"a\\"b"' });
+});
+
 t.test('files outside the exports map are not importable', async (t) => {
   const out = await child(`
     const codes = [];
@@ -182,6 +199,11 @@ t.test('TypeScript resolves "repy-http/parser" to its declarations', async (t) =
     "import { RequestParser, type RequestHead } from 'repy-http/parser';",
     "import { compose, route, withRequest, type Middleware } from 'repy-http';",
     "import { serveStatic, type StaticOptions } from 'repy-http/static';",
+    "import { idempotent, memoryStore, type IdempotencyStore } from 'repy-http/idempotency';",
+    "import { resumable, type ResumableContext } from 'repy-http/certified';",
+    'export const store: IdempotencyStore = memoryStore({ max: 10 });',
+    'export const keyed = idempotent(() => ({ statuscode: 201 }), { store });',
+    'export const flow = (j: string) => resumable(j, async (ctx: ResumableContext) => ctx.persist(() => 1));',
     'export const files = serveStatic(".", { listing: false } satisfies StaticOptions);',
     "import { sessions, type Session, type SessionsOptions } from 'repy-http/sessions';",
     'export const game = sessions(async (s: Session) => { await s.next(); }, { cookie: "sid" } satisfies SessionsOptions);',
