@@ -37,6 +37,7 @@ const SUBPATHS = [
   'certified',
   'idempotency',
   'parser',
+  'redis',
   'sessions',
   'sse',
   'static',
@@ -161,6 +162,14 @@ t.test('"repy-http/idempotency" and "repy-http/certified" export their API', asy
       key: i.serializeKey('a"b'),
     }));`);
   t.same(out, { functions: true, errorBase: true, code: 'ERR_NOT_RESUMABLE', key: '"a\\"b"' });
+});
+
+t.test('"repy-http/redis" loads without touching Redis, and reports a missing server with a code', async (t) => {
+  const out = await child(`
+    const m = await import('repy-http/redis');
+    const err = await m.connectRedis('redis://127.0.0.1:1', { onError: () => {} }).then(() => null, (e) => e);
+    console.log(JSON.stringify({ store: typeof m.redisIdempotencyStore, code: err && err.code }));`);
+  t.same(out, { store: 'function', code: 'ERR_REDIS' });
 });
 
 t.test('files outside the exports map are not importable', async (t) => {
