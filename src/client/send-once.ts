@@ -16,7 +16,7 @@
  * @module
  */
 
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { HttpParseError } from '../errors.js';
 import { ResponseParser, type ResponseHead } from '../parser/parser.js';
@@ -131,11 +131,13 @@ class Exchange {
    */
   private connectSecure(host: string, port: number): Socket {
     const t = this.o.tls;
+    // SNI names the host (RFC 6066 §3: never an address); tls.connect sends none unless told.
+    const servername = t.servername ?? (isIP(host) === 0 ? host : null);
     const socket = connectTls({
       host, port,
       ALPNProtocols: ['http/1.1'],
       rejectUnauthorized: t.rejectUnauthorized,
-      ...(t.servername !== null ? { servername: t.servername } : {}),
+      ...(servername !== null ? { servername } : {}),
       ...(t.ca !== null ? { ca: t.ca } : {}),
       ...(t.cert !== null ? { cert: t.cert } : {}),
       ...(t.key !== null ? { key: t.key } : {}),
