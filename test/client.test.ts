@@ -802,8 +802,8 @@ t.test('allow: the first URL and every redirect must pass', async (t) => {
   }));
   t.equal(pred.code, 'ERR_HOST_NOT_ALLOWED');
   t.same(asked, [
-    { url: `http://127.0.0.1:${origin.port}/`, hostname: '127.0.0.1', port: origin.port, redirect: false },
-    { url: `http://localhost:${target.port}/x`, hostname: 'localhost', port: target.port, redirect: true },
+    { url: `http://127.0.0.1:${origin.port}/`, hostname: '127.0.0.1', port: origin.port, redirect: false, secure: false },
+    { url: `http://localhost:${target.port}/x`, hostname: 'localhost', port: target.port, redirect: true, secure: false },
   ]);
   t.equal(await within(getString(`http://127.0.0.1:${target.port}/`, { allow: [['*', '*']] })), 'target');
   t.equal(await within(getString(`http://[::1]:${target.port}/`, { allow: [['[::1]', target.port]], lookup: pinLookup }).catch((e: Error) => e.constructor.name)), 'HttpConnectionError', 'an IPv6 rule in brackets matches (the connection itself may fail)');

@@ -330,7 +330,7 @@ t.test('redirects between http and https', { skip }, async (t) => {
   const plainSeen: RequestDict[] = [];
   const plainId = await registerCallback(['127.0.0.1', 0], (req) => {
     plainSeen.push(req);
-    if (req.path === '/up') return { statuscode: 301, headers: { Location: `https://localhost:${secure.port}/landed` } };
+    if (req.path.endsWith('/up')) return { statuscode: 301, headers: { Location: `https://localhost:${secure.port}/landed` } };
     return { statuscode: 200, message: JSON.stringify({ where: 'http', auth: req.headers['Authorization'] ?? null }) };
   }, { onError: null });
   t.teardown(() => stopCallback(plainId).catch(() => {}));
@@ -354,6 +354,10 @@ t.test('redirects between http and https', { skip }, async (t) => {
 
   const allowed = await open(`${secure.base}/down`, { ca: c.ca, httpheaders: creds, allowDowngrade: true });
   t.same(JSON.parse((await allowed.read()).toString()), { where: 'http', auth: null }, 'allowDowngrade: followed, without the credentials');
+
+  // Through a proxy an https target would need a CONNECT tunnel: the redirect is refused, not sent in the clear.
+  const viaProxy = await open(`http://origin.test/up`, { proxy: ['127.0.0.1', plainPort] }).then(() => null, (e: unknown) => e);
+  t.equal((viaProxy as HttpRedirectError).code, 'ERR_REDIRECT_SCHEME', 'http → https through a proxy: refused');
 
   // The allow predicate is told the scheme.
   const targets: boolean[] = [];
