@@ -22,10 +22,9 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { request as httpsRequest, Agent } from 'node:https';
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  boundAddress, getString, HttpClientError, HttpConnectionError, HttpRedirectError, open, registerCallback, stopCallback,
+  boundAddress, getString, HttpClientError, TlsHandshakeError, HttpConnectionError, HttpRedirectError, open, registerCallback, stopCallback,
   type RequestDict, type ResponseDict, type ServerOptions,
 } from '../src/index.js';
-import { TlsHandshakeError } from '../src/server/errors.js';
 import { reportToStderr } from '../src/server/options.js';
 import { hasOpenssl, makeCa, type Ca } from './helpers/tls-ca.js';
 

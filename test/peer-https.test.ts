@@ -22,8 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary, loggingServer, readBody, run, sha256 } from './helpers/peers-common.js';
 import { hasOpenssl, makeCa } from './helpers/tls-ca.js';
-import { TlsHandshakeError } from '../src/server/errors.js';
-import type { RequestDict, ResponseDict } from '../src/index.js';
+import { TlsHandshakeError, type RequestDict, type ResponseDict } from '../src/index.js';
 
 const noOpenssl = hasOpenssl() ? false : 'openssl is not installed (apt-get install openssl): the tests make their CA with it';
 const curl = findBinary(['curl']);
