@@ -307,6 +307,21 @@ t.test('a client that hangs up mid-handshake is let go at once, not at handshake
   t.equal((srv.errors[0] as TlsHandshakeError).code, 'ERR_TLS_HANDSHAKE');
 });
 
+t.test('maxConnections counts handshakes too: one more TCP connection is closed at once', { skip }, async (t) => {
+  const c = ca(t);
+  const srv = await serve(t, hello, { tls: { key: c.server.key, cert: c.server.cert }, maxConnections: 2, handshakeTimeout: 60_000 });
+  const held = [netConnect(srv.port, '127.0.0.1'), netConnect(srv.port, '127.0.0.1')];
+  t.teardown(() => held.forEach((s) => s.destroy()));
+  await Promise.all(held.map((s) => new Promise((r) => s.once('connect', r))));
+  await new Promise((r) => setTimeout(r, 50));
+  const extra = netConnect(srv.port, '127.0.0.1');
+  const r = await bounded(closed(extra), 5000, 'the connection over maxConnections');
+  t.ok(r.ms < 5000, `closed at once (${r.ms} ms), while two handshakes hold the limit`);
+  held.forEach((s) => s.destroy());
+  await until(() => false, 100);
+  t.equal(JSON.parse(await getString(`${srv.base}/after`, { ca: c.ca })).path, '/after', 'served again once they are gone');
+});
+
 t.test('stopCallback cuts handshakes still under way', { skip }, async (t) => {
   const c = ca(t);
   const id = await registerCallback(['127.0.0.1', 0], hello, { tls: { key: c.server.key, cert: c.server.cert }, handshakeTimeout: 60_000, onError: null });

@@ -46,6 +46,12 @@ export function tlsServer(opts: ServerOptionsResolved, ctx: ServerContext, raw: 
     accept(socket);
   });
   server.on('connection', (socket: Socket) => {
+    // maxConnections bounds TCP sockets, handshakes included: before the
+    // handshake there is no way to answer 503, so one more is closed at once.
+    if (raw.size >= opts.maxConnections) {
+      socket.destroy();
+      return;
+    }
     // Read now: node keeps the peer's address once read, for a report after the socket is gone.
     void socket.remoteAddress;
     raw.add(socket);
