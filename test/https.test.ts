@@ -184,6 +184,33 @@ t.test('ALPN: http/1.1 only; a client that wants h2 alone is refused and reporte
   t.equal(srv.seen.length, 0, 'no callback ran');
 });
 
+t.test('pipelined requests over TLS are answered in order, in one corked write', { skip }, async (t) => {
+  const c = ca(t);
+  const srv = await serve(t, async (req) => {
+    if (req.path === '/slow') await new Promise((r) => setTimeout(r, 30));
+    return hello(req);
+  }, { tls: { key: c.server.key, cert: c.server.cert } });
+  const s = tlsConnect({ host: '127.0.0.1', port: srv.port, ca: c.ca });
+  await new Promise((r) => s.once('secureConnect', r));
+  const done = closed(s);
+  s.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const r = await bounded(done, 5000, 'pipelined over TLS');
+  const paths = [...r.data.matchAll(/"path":"([^"]+)"/g)].map((m) => m[1]);
+  t.same(paths, ['/slow', '/fast', '/last'], 'in request order although /slow finished last');
+  t.equal(r.data.match(/HTTP\/1\.1 200 OK/g)?.length, 3);
+});
+
+t.test('a client that offers only TLS 1.0 and 1.1 fails the handshake (the server needs 1.2 or later)', { skip }, async (t) => {
+  const c = ca(t);
+  const srv = await serve(t, hello, { tls: { key: c.server.key, cert: c.server.cert } });
+  const old = tlsConnect({ host: '127.0.0.1', port: srv.port, ca: c.ca, minVersion: 'TLSv1', maxVersion: 'TLSv1.1' });
+  const r = await bounded(closed(old), 5000, 'an old TLS client');
+  t.ok(r.error !== null, `the client fails (${r.error})`);
+  t.ok(await until(() => srv.errors.length > 0), 'reported');
+  t.equal((srv.errors[0] as TlsHandshakeError).code, 'ERR_TLS_HANDSHAKE', `tlsCode ${(srv.errors[0] as TlsHandshakeError).tlsCode}`);
+  t.equal(srv.seen.length, 0);
+});
+
 t.test('SNI: the server name reaches SNICallback; the client\'s servername option picks and verifies it', { skip }, async (t) => {
   const c = ca(t);
   const { createSecureContext } = await import('node:tls');
