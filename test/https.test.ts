@@ -227,6 +227,14 @@ t.test('SNI: the server name reaches SNICallback; the client\'s servername optio
   t.equal(JSON.parse(await getString(`${srv.base}/sni`, { ca: c.ca, servername: 'other.test' })).path, '/sni', 'verified as other.test');
   t.equal(JSON.parse(await getString(`https://localhost:${srv.port}/dflt`, { ca: c.ca })).path, '/dflt', 'localhost: the default certificate');
   t.same(names, ['other.test', 'localhost'], 'SNICallback saw both names (none is sent for an IP address)');
+  // servername is for the first URL's host: a redirect to another host is verified as that host.
+  const elsewhere = await serve(t, hello, { tls: { key: c.server.key, cert: c.server.cert } });
+  const hop = await serve(t, () => ({ statuscode: 302, headers: { Location: `https://localhost:${elsewhere.port}/there` } }), {
+    tls: { key: c.other.key, cert: c.other.cert },
+  });
+  const landed = await open(`${hop.base}/`, { ca: c.ca, servername: 'other.test' });
+  t.equal(landed.url, `https://localhost:${elsewhere.port}/there`, 'redirected to localhost, verified as localhost, not as other.test');
+  landed.close();
   const wrong = await open(`${srv.base}/`, { ca: c.ca, servername: 'nothere.test' }).catch((e: unknown) => e as HttpConnectionError);
   t.type(wrong, HttpConnectionError);
   t.equal((wrong as HttpConnectionError).code, 'ERR_TLS_CERT_ALTNAME_INVALID', 'a servername the certificate does not name is refused');

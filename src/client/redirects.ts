@@ -85,9 +85,12 @@ function checkAllowed(o: Resolved, p: Prepared, redirect: boolean): void {
  * with. Each hop is one {@link sendOnce}; the redirect responses are closed.
  */
 export async function fetchFollowingRedirects(req: Prepared, o: Resolved, deadline: number): Promise<HttpResponse> {
+  const firstHost = req.hostname;
+  // `servername` names the first URL's host (to reach it by address): another host is verified as itself.
+  const otherHost: Resolved = o.tls.servername === null ? o : { ...o, tls: { ...o.tls, servername: null } };
   for (let redirects = 0; ; redirects++) {
     checkAllowed(o, req, redirects > 0);
-    const res = await sendOnce(req, o, deadline, redirects);
+    const res = await sendOnce(req, req.hostname === firstHost ? o : otherHost, deadline, redirects);
     if (!o.followRedirects || !REDIRECTS.has(res.statuscode)) return res;
     const location = locationOf(res.rawheaders);
     if (location === null) return res; // a redirect without Location is an ordinary response
