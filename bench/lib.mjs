@@ -254,12 +254,13 @@ export function runToEnd(argv, opts = {}) {
 }
 
 /**
- * Drives `http://127.0.0.1:<port>/` with `connections` keep-alive
- * connections for `seconds`, `pipeline` requests per write, from the client
- * core. Returns { rps, requests, seconds, errors, latencyP50Ms, latencyP99Ms }.
+ * Drives `http://127.0.0.1:<port>/` (`https` with `secure`: wrk does not
+ * verify the certificate) with `connections` keep-alive connections for
+ * `seconds`, `pipeline` requests per write, from the client core. Returns
+ * { rps, requests, seconds, errors, latencyP50Ms, latencyP99Ms }.
  */
-export async function load({ port, connections, seconds, pipeline = 1 }) {
-  const url = `http://127.0.0.1:${port}/`;
+export async function load({ port, connections, seconds, pipeline = 1, secure = false }) {
+  const url = `${secure ? 'https' : 'http'}://127.0.0.1:${port}/`;
   if (LOADGEN === 'wrk') {
     const script = join(BENCH_DIR, 'wrk', pipeline > 1 ? 'pipeline.lua' : 'report.lua');
     const argv = ['wrk', '-t1', `-c${connections}`, `-d${Math.max(1, Math.round(seconds))}s`, '--timeout', '10s', '-s', script, url];
@@ -278,7 +279,8 @@ export async function load({ port, connections, seconds, pipeline = 1 }) {
   }
   if (LOADGEN === 'autocannon') {
     const argv = [process.execPath, autocannonBin(), '-j', '-c', String(connections), '-d', String(Math.max(1, Math.round(seconds))), '-p', String(pipeline), url];
-    const out = await runToEnd(pinned('client', argv));
+    // The benchmark's certificate is self-signed: not verified, as wrk does not.
+    const out = await runToEnd(pinned('client', argv), secure ? { env: { ...process.env, NODE_TLS_REJECT_UNAUTHORIZED: '0' } } : {});
     const r = JSON.parse(out.slice(out.indexOf('{')));
     const secs = r.duration;
     return {

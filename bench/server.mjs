@@ -1,8 +1,11 @@
 // A benchmark server in its own process, so that it can be pinned to a core
 // (`taskset -c 0 node bench/server.mjs ...`) and its memory measured alone.
 //
-//   node bench/server.mjs <ours|node|raw> <hello|upload>
+//   node bench/server.mjs <ours|node|raw|ours-tls|node-tls> <hello|upload>
 //
+// The -tls kinds serve HTTPS with the key and certificate (PEM files) named
+// by the BENCH_TLS_KEY and BENCH_TLS_CERT environment variables: repy-http's
+// `tls` option against node:https (bench/tls.mjs).
 // Prints one line `{"ready":true,"port":N,"pid":N}` once listening, then
 // answers commands read from stdin, one per line:
 //   mem   → `{"mem":{rss,heapUsed,heapTotal,external,arrayBuffers}}` (after a
@@ -13,7 +16,9 @@
 //
 // Every contender answers the same 12-byte text body with Content-Type,
 // Content-Length and Date, and keeps idle connections open for 10 minutes.
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { registerCallback, boundAddress, stopCallback } from '../dist/index.js';
@@ -22,7 +27,9 @@ const [kind, app = 'hello'] = process.argv.slice(2);
 const BODY = 'Hello World\n';
 const IDLE_MS = 600_000;
 
-async function startOurs() {
+const tlsFiles = () => ({ key: readFileSync(process.env.BENCH_TLS_KEY), cert: readFileSync(process.env.BENCH_TLS_CERT) });
+
+async function startOurs(tls = null) {
   const hello = () => ({ statuscode: 200, headers: { 'Content-Type': 'text/plain' }, message: BODY });
   const upload = async (req) => {
     let n = 0;
@@ -33,12 +40,14 @@ async function startOurs() {
     maxBodySize: Infinity,
     maxConnections: 20_000,
     keepAliveTimeout: IDLE_MS,
+    // wrk drops a few connections mid-handshake when a run ends: reported on stderr by default, noise here.
+    ...(tls !== null ? { tls, onError: null } : {}),
   });
   return { port: boundAddress(id)[1], close: () => stopCallback(id) };
 }
 
-async function startNode() {
-  const server = createHttpServer((req, res) => {
+async function startNode(tls = null) {
+  const handler = (req, res) => {
     if (app === 'upload') {
       (async () => {
         let n = 0;
@@ -51,7 +60,8 @@ async function startNode() {
     }
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': BODY.length });
     res.end(BODY);
-  });
+  };
+  const server = tls === null ? createHttpServer(handler) : createHttpsServer(tls, handler);
   server.keepAliveTimeout = IDLE_MS;
   server.headersTimeout = IDLE_MS + 1000;
   server.requestTimeout = 0;
@@ -98,7 +108,13 @@ async function startRaw() {
   return { port: server.address().port, close: () => new Promise((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }) };
 }
 
-const starters = { ours: startOurs, node: startNode, raw: startRaw };
+const starters = {
+  ours: () => startOurs(),
+  node: () => startNode(),
+  raw: startRaw,
+  'ours-tls': () => startOurs(tlsFiles()),
+  'node-tls': () => startNode(tlsFiles()),
+};
 if (!(kind in starters)) {
   console.error(`usage: node bench/server.mjs <${Object.keys(starters).join('|')}> <hello|upload>`);
   process.exit(2);

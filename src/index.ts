@@ -11,12 +11,12 @@
  */
 
 export { registerCallback, stopCallback, boundAddress, type Callback } from './server/server.js';
-export { SERVER_DEFAULTS, type ServerOptions } from './server/options.js';
-export { DataStream, LazyAbort, type RequestDict } from './server/request.js';
+export { SERVER_DEFAULTS, type ServerOptions, type ServerTlsOptions } from './server/options.js';
+export { DataStream, LazyAbort, type RequestDict, type PeerCertificate } from './server/request.js';
 export { canonicalName, headersObject } from './message/headers.js';
 export { compose, route, withRequest, notFound, type Middleware, type Route } from './server/compose.js';
 export { prepareResponse, httpDate, type ResponseDict, type ResponseMessage, type FileLike } from './server/response.js';
-export { ClientGoneError, RequestTimeoutError, type RequestTimeoutCode } from './server/errors.js';
+export { ClientGoneError, RequestTimeoutError, TlsHandshakeError, type RequestTimeoutCode, type TlsHandshakeCode } from './server/errors.js';
 export {
   RequestParser, ResponseParser, trimOWS,
   type ParserOptions, type RequestHead, type ResponseHead, type RawHeader, type ParseEvent,
@@ -28,7 +28,7 @@ export {
 } from './message/url.js';
 export { open, getString, saveFile } from './client/client.js';
 export { HttpResponse } from './client/response.js';
-export { CLIENT_DEFAULTS, type OpenOptions, type AllowRule, type AllowTarget } from './client/options.js';
+export { CLIENT_DEFAULTS, type OpenOptions, type AllowRule, type AllowTarget, type PemInput } from './client/options.js';
 export {
   HttpClientError, HttpConnectionError, HttpTimeoutError, HttpBrokenServerError, HttpResponseTooLargeError,
   HttpRedirectError, HttpForbiddenError, type HttpTimeoutCode, type BrokenServerCode, type RedirectCode,

@@ -202,7 +202,13 @@ t.test('bad arguments: TypeError / ValueError before any connection', async (t) 
   const raw = await rawServer(t, reply(OK('x')));
   const u = `http://127.0.0.1:${raw.port}/`;
   const cases: [string, Promise<unknown>, new (...a: never[]) => Error, RegExp?][] = [
-    ['https', open(`https://127.0.0.1:${raw.port}/`), ValueError, /no TLS/],
+    ['https through a proxy', open(`https://127.0.0.1:${raw.port}/`, { proxy: ['127.0.0.1', raw.port] }), ValueError, /no CONNECT tunnel/],
+    ['servername address', open(`https://127.0.0.1:${raw.port}/`, { servername: '127.0.0.1' }), ValueError, /not an address/],
+    ['servername characters', open(`https://127.0.0.1:${raw.port}/`, { servername: 'a b' }), ValueError, /host name/],
+    ['servername type', open(`https://127.0.0.1:${raw.port}/`, { servername: 5 as never }), TypeError],
+    ['ca type', open(`https://127.0.0.1:${raw.port}/`, { ca: 5 as never }), TypeError, /PEM/],
+    ['rejectUnauthorized type', open(`https://127.0.0.1:${raw.port}/`, { rejectUnauthorized: 'no' as never }), TypeError],
+    ['allowDowngrade type', open(u, { allowDowngrade: 1 as never }), TypeError],
     ['ftp', open('ftp://h/'), ValueError, /HTTP protocol/],
     ['no scheme', open('127.0.0.1/'), ValueError],
     ['no host', open('http:///path'), ValueError, /Missing hostname/],
@@ -257,8 +263,10 @@ t.test('bad arguments: TypeError / ValueError before any connection', async (t) 
     if (msg) t.match(err.message, msg, name);
   }
   t.equal(raw.connections, 0, 'nothing connected');
-  const https = await rejection(open('HTTPS://x/'));
-  t.equal(https.code, 'ERR_UNSUPPORTED_SCHEME');
+  const gopher = await rejection(open('GOPHER://x/'));
+  t.equal(gopher.code, 'ERR_UNSUPPORTED_SCHEME');
+  const tunnel = await rejection(open('HTTPS://x/', { proxy: ['127.0.0.1', 1] }));
+  t.equal(tunnel.code, 'ERR_UNSUPPORTED_PROXY');
 });
 
 t.test('options: null means none, 0 and Infinity disable a timeout, defaults are exported', async (t) => {
@@ -723,7 +731,6 @@ t.test('raw: a redirect loop → HttpRedirectError ERR_TOO_MANY_REDIRECTS', asyn
 
 t.test('raw: redirects that cannot be followed', async (t) => {
   for (const [location, code] of [
-    ['https://127.0.0.1/', 'ERR_REDIRECT_SCHEME'],
     ['ftp://127.0.0.1/', 'ERR_REDIRECT_SCHEME'],
     ['http://[zz/', 'ERR_REDIRECT_LOCATION'],
     ['http://exa mple/', 'ERR_REDIRECT_LOCATION'],
@@ -795,8 +802,8 @@ t.test('allow: the first URL and every redirect must pass', async (t) => {
   }));
   t.equal(pred.code, 'ERR_HOST_NOT_ALLOWED');
   t.same(asked, [
-    { url: `http://127.0.0.1:${origin.port}/`, hostname: '127.0.0.1', port: origin.port, redirect: false },
-    { url: `http://localhost:${target.port}/x`, hostname: 'localhost', port: target.port, redirect: true },
+    { url: `http://127.0.0.1:${origin.port}/`, hostname: '127.0.0.1', port: origin.port, redirect: false, secure: false },
+    { url: `http://localhost:${target.port}/x`, hostname: 'localhost', port: target.port, redirect: true, secure: false },
   ]);
   t.equal(await within(getString(`http://127.0.0.1:${target.port}/`, { allow: [['*', '*']] })), 'target');
   t.equal(await within(getString(`http://[::1]:${target.port}/`, { allow: [['[::1]', target.port]], lookup: pinLookup }).catch((e: Error) => e.constructor.name)), 'HttpConnectionError', 'an IPv6 rule in brackets matches (the connection itself may fail)');

@@ -3,11 +3,12 @@
  * (`httpretrieve_get_string`) and `saveFile` (`httpretrieve_save_file`).
  *
  * One HTTP/1.1 request per connection (`Connection: close`), over raw
- * node:net sockets, the response read by the same strict incremental
+ * node:net sockets (node:tls for `https:`, the certificate verified by
+ * default), the response read by the same strict incremental
  * {@link ResponseParser} the CLI and the tests use. Every wait is bounded
  * (connect, idle and total timeouts), the response content is bounded
- * (`maxResponseSize`), redirects are bounded and can be confined to an
- * allow-list of hosts. No TLS: `https:` URLs are refused.
+ * (`maxResponseSize`), redirects are bounded, never downgrade from https to
+ * http unless allowed, and can be confined to an allow-list of hosts.
  *
  * docs/client.md describes every option, every error, and the differences
  * from httpretrieve.repy.
@@ -33,7 +34,7 @@ import type { HttpResponse } from './response.js';
 
 export * from './errors.js';
 export { HttpResponse } from './response.js';
-export { CLIENT_DEFAULTS, type AllowRule, type AllowTarget, type OpenOptions } from './options.js';
+export { CLIENT_DEFAULTS, type AllowRule, type AllowTarget, type OpenOptions, type PemInput } from './options.js';
 
 /**
  * `httpretrieve_open`: sends one HTTP/1.1 request and resolves with the

@@ -136,14 +136,15 @@ export class HttpResponseTooLargeError extends HttpClientError {
 }
 
 /** Codes of {@link HttpRedirectError}. */
-export type RedirectCode = 'ERR_TOO_MANY_REDIRECTS' | 'ERR_REDIRECT_LOCATION' | 'ERR_REDIRECT_SCHEME';
+export type RedirectCode = 'ERR_TOO_MANY_REDIRECTS' | 'ERR_REDIRECT_LOCATION' | 'ERR_REDIRECT_SCHEME' | 'ERR_REDIRECT_DOWNGRADE';
 
 /**
  * A redirect that cannot be followed: `ERR_TOO_MANY_REDIRECTS` (more than
  * `maxRedirects`, which also ends redirect loops), `ERR_REDIRECT_LOCATION`
  * (the Location field is not a URL, even relative to the request's),
- * `ERR_REDIRECT_SCHEME` (it points to another scheme than `http:`, e.g.
- * `https:`, which this library cannot fetch). `location` is the field value,
+ * `ERR_REDIRECT_SCHEME` (it points to another scheme than `http:` or
+ * `https:`, or to `https:` through a proxy), `ERR_REDIRECT_DOWNGRADE` (from
+ * `https:` to `http:` without `allowDowngrade`). `location` is the field value,
  * `status` the redirect's status code.
  *
  * @example err.code === 'ERR_TOO_MANY_REDIRECTS' && err.redirects === 5

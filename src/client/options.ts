@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import { ValueError } from '../errors.js';
 
 /** One allow-list entry: a host name or address (`'*'`: any) and a port (`'*'`: any). */
@@ -21,6 +21,8 @@ export interface AllowTarget {
   port: number;
   /** True for a redirect target. */
   redirect: boolean;
+  /** True for an `https:` URL. */
+  secure: boolean;
 }
 
 /** Options of {@link open}, {@link getString} and {@link saveFile}. Every field is optional. */
@@ -55,6 +57,30 @@ export interface OpenOptions {
   allow?: readonly AllowRule[] | ((target: AllowTarget) => boolean) | null;
   /** A custom name lookup, as `net.connect`'s `lookup` (default `dns.lookup`): to pin names or refuse private addresses. */
   lookup?: LookupFunction | null;
+  /** https: the certificate authorities (PEM) to trust instead of Node's bundled ones. */
+  ca?: PemInput | null;
+  /** https: verify the server's certificate and host name (default true). False accepts any certificate: tests only. */
+  rejectUnauthorized?: boolean;
+  /** https: the name sent in SNI and checked against the certificate (default: the URL's host name; none for an IP address, which is checked as an address). */
+  servername?: string | null;
+  /** https: a client certificate (PEM) for servers that ask for one, with its `key`. */
+  cert?: PemInput | null;
+  /** https: the private key (PEM) of `cert`. */
+  key?: PemInput | null;
+  /** Follow a redirect from https: to http: (default false: refused with `ERR_REDIRECT_DOWNGRADE`). */
+  allowDowngrade?: boolean;
+}
+
+/** PEM text or bytes, or a list of them (several CA certificates). */
+export type PemInput = string | Uint8Array | readonly (string | Uint8Array)[];
+
+/** The TLS settings of an https request, validated (passed to `tls.connect`). */
+export interface TlsSettings {
+  ca: (string | Buffer)[] | null;
+  cert: (string | Buffer)[] | null;
+  key: (string | Buffer)[] | null;
+  rejectUnauthorized: boolean;
+  servername: string | null;
 }
 
 /** The defaults of the numeric client options. */
@@ -80,11 +106,14 @@ export interface Resolved {
   proxy: [string, number] | null;
   allow: ((t: AllowTarget) => boolean) | null;
   lookup: LookupFunction | null;
+  tls: TlsSettings;
+  allowDowngrade: boolean;
 }
 
 const OPTION_KEYS = new Set([
   'querydata', 'postdata', 'httpheaders', 'proxy', 'method', 'timeout', 'connectTimeout', 'idleTimeout',
   'totalTimeout', 'maxResponseSize', 'maxHeaderSize', 'followRedirects', 'maxRedirects', 'allow', 'lookup',
+  'ca', 'rejectUnauthorized', 'servername', 'cert', 'key', 'allowDowngrade',
 ]);
 
 /** A timeout value: a non-negative number; 0 and Infinity mean none (returned as Infinity). */
@@ -111,6 +140,14 @@ export function resolveOptions(options: OpenOptions): Resolved {
     throw new TypeError('options.followRedirects must be a boolean');
   }
   return {
+    tls: {
+      ca: pemOption('ca', options.ca),
+      cert: pemOption('cert', options.cert),
+      key: pemOption('key', options.key),
+      rejectUnauthorized: booleanOption('rejectUnauthorized', options.rejectUnauthorized, true),
+      servername: servernameOption(options.servername),
+    },
+    allowDowngrade: booleanOption('allowDowngrade', options.allowDowngrade, false),
     connectTimeout: pick('connectTimeout'),
     idleTimeout: pick('idleTimeout'),
     totalTimeout: timeoutOption('totalTimeout', options.totalTimeout, CLIENT_DEFAULTS.totalTimeout),
@@ -122,6 +159,34 @@ export function resolveOptions(options: OpenOptions): Resolved {
     allow: allowOption(options.allow),
     lookup: lookupOption(options.lookup),
   };
+}
+
+function booleanOption(name: string, v: unknown, dflt: boolean): boolean {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'boolean') throw new TypeError(`options.${name} must be a boolean`);
+  return v;
+}
+
+function pemOption(name: string, v: unknown): (string | Buffer)[] | null {
+  if (v === undefined || v === null) return null;
+  const list = Array.isArray(v) ? (v as unknown[]) : [v];
+  return list.map((item) => {
+    if (typeof item === 'string') return item;
+    if (item instanceof Uint8Array) return Buffer.from(item.buffer, item.byteOffset, item.byteLength);
+    throw new TypeError(`options.${name} must be PEM text or bytes, or an array of them`);
+  });
+}
+
+function servernameOption(v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw new TypeError('options.servername must be a string');
+  if (v.length === 0 || v.length > 253 || isIP(v) !== 0) throw new ValueError(`options.servername must be a host name (not an address): ${JSON.stringify(v)}`);
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x5f;
+    if (!ok) throw new ValueError(`options.servername must be a host name (letters, digits, '-', '.', '_'): ${JSON.stringify(v)}`);
+  }
+  return v;
 }
 
 function proxyOption(p: unknown): [string, number] | null {

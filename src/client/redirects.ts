@@ -15,7 +15,7 @@ import type { HttpResponse } from './response.js';
 import { sendOnce } from './send-once.js';
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-/** Fields not sent to another host or port after a redirect. */
+/** Fields not sent to another origin (scheme, host or port) after a redirect. */
 const CREDENTIAL_FIELDS = new Set(['authorization', 'cookie', 'proxy-authorization', 'host']);
 /** Fields that describe the request content, dropped when a redirect drops the content. */
 const CONTENT_FIELDS = new Set(['content-type', 'content-encoding', 'content-language', 'content-location']);
@@ -30,15 +30,22 @@ function locationOf(raw: RawHeader[]): string | null {
 }
 
 /** The request to send after a redirect (RFC 9110 §15.4, and the Fetch standard's method rewrite). */
-function redirected(prev: Prepared, status: number, location: string, redirects: number): Prepared {
+function redirected(prev: Prepared, status: number, location: string, redirects: number, o: Resolved): Prepared {
   let next: URL;
   try {
     next = new URL(location, prev.url);
   } catch (e) {
     throw new HttpRedirectError('ERR_REDIRECT_LOCATION', `Redirect ${status} has an invalid Location ${JSON.stringify(location)} (${prev.url})`, prev.url, location, status, redirects, e);
   }
-  if (next.protocol !== 'http:') {
-    throw new HttpRedirectError('ERR_REDIRECT_SCHEME', `Redirect ${status} to ${JSON.stringify(next.href)}: only http: can be followed${next.protocol === 'https:' ? ' (repy-http has no TLS)' : ''}`, prev.url, location, status, redirects);
+  if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+    throw new HttpRedirectError('ERR_REDIRECT_SCHEME', `Redirect ${status} to ${JSON.stringify(next.href)}: only http: and https: can be followed`, prev.url, location, status, redirects);
+  }
+  if (prev.secure && next.protocol === 'http:' && !o.allowDowngrade) {
+    // What was private over TLS must not be replayed in the clear (the request, its content, its fields).
+    throw new HttpRedirectError('ERR_REDIRECT_DOWNGRADE', `Redirect ${status} from https: to ${JSON.stringify(next.href)} refused: it would send the request unencrypted (allowDowngrade: true permits it)`, prev.url, location, status, redirects);
+  }
+  if (next.protocol === 'https:' && o.proxy !== null) {
+    throw new HttpRedirectError('ERR_REDIRECT_SCHEME', `Redirect ${status} to ${JSON.stringify(next.href)}: https through a proxy is not supported`, prev.url, location, status, redirects);
   }
   next.hash = '';
   next.username = '';
@@ -51,7 +58,8 @@ function redirected(prev: Prepared, status: number, location: string, redirects:
   }
   // 303 → GET (HEAD stays HEAD); 301/302 after POST → GET, as browsers do; 307/308 keep method and content.
   const toGet = (status === 303 && prev.method !== 'HEAD') || ((status === 301 || status === 302) && prev.method === 'POST');
-  const sameOrigin = u.hostname === prev.hostname && u.port === prev.port;
+  // An origin is scheme, host and port (RFC 6454): http → https on the same host is another origin too.
+  const sameOrigin = u.secure === prev.secure && u.hostname === prev.hostname && u.port === prev.port;
   const fields = prev.fields.filter(([n]) => {
     const lower = n.toLowerCase();
     if (!sameOrigin && CREDENTIAL_FIELDS.has(lower)) return false;
@@ -68,7 +76,7 @@ function redirected(prev: Prepared, status: number, location: string, redirects:
 
 function checkAllowed(o: Resolved, p: Prepared, redirect: boolean): void {
   if (o.allow === null) return;
-  if (!o.allow({ url: p.url, hostname: p.hostname, port: p.port, redirect })) throw new HttpForbiddenError(p.url, p.hostname, p.port, redirect);
+  if (!o.allow({ url: p.url, hostname: p.hostname, port: p.port, redirect, secure: p.secure })) throw new HttpForbiddenError(p.url, p.hostname, p.port, redirect);
 }
 
 /**
@@ -77,9 +85,12 @@ function checkAllowed(o: Resolved, p: Prepared, redirect: boolean): void {
  * with. Each hop is one {@link sendOnce}; the redirect responses are closed.
  */
 export async function fetchFollowingRedirects(req: Prepared, o: Resolved, deadline: number): Promise<HttpResponse> {
+  const firstHost = req.hostname;
+  // `servername` names the first URL's host (to reach it by address): another host is verified as itself.
+  const otherHost: Resolved = o.tls.servername === null ? o : { ...o, tls: { ...o.tls, servername: null } };
   for (let redirects = 0; ; redirects++) {
     checkAllowed(o, req, redirects > 0);
-    const res = await sendOnce(req, o, deadline, redirects);
+    const res = await sendOnce(req, req.hostname === firstHost ? o : otherHost, deadline, redirects);
     if (!o.followRedirects || !REDIRECTS.has(res.statuscode)) return res;
     const location = locationOf(res.rawheaders);
     if (location === null) return res; // a redirect without Location is an ordinary response
@@ -87,6 +98,6 @@ export async function fetchFollowingRedirects(req: Prepared, o: Resolved, deadli
     if (redirects >= o.maxRedirects) {
       throw new HttpRedirectError('ERR_TOO_MANY_REDIRECTS', `More than ${o.maxRedirects} redirects (the last from ${req.url} to ${JSON.stringify(location)})`, req.url, location, res.statuscode, redirects);
     }
-    req = redirected(req, res.statuscode, location, redirects);
+    req = redirected(req, res.statuscode, location, redirects, o);
   }
 }

@@ -21,9 +21,11 @@ const MANAGED_FIELDS = new Set(['content-length', 'transfer-encoding', 'connecti
 export interface Prepared {
   /** The URL without fragment or userinfo. */
   url: string;
+  /** True for an `https:` URL: the request goes over TLS. */
+  secure: boolean;
   hostname: string;
   port: number;
-  /** `host`, `host:port` (not 80), `[v6]:port`. */
+  /** `host`, `host:port` (not the scheme's default port), `[v6]:port`. */
   authority: string;
   /** Path and query, percent-encoded where needed. */
   pathQuery: string;
@@ -35,11 +37,11 @@ export interface Prepared {
 
 /** Where a request goes: the URL, host, port, authority and request-target of a parsed http URL. */
 export function addressOf(
-  u: { authority: string; hostname: string; port: number; path: string },
+  u: { secure: boolean; authority: string; hostname: string; port: number; path: string },
   query: string,
-): { url: string; hostname: string; port: number; authority: string; pathQuery: string } {
+): { url: string; secure: boolean; hostname: string; port: number; authority: string; pathQuery: string } {
   const pathQuery = encodeTarget(u.path.length === 0 ? '/' : u.path) + (query.length > 0 ? `?${encodeTarget(query)}` : '');
-  return { url: `http://${u.authority}${pathQuery}`, hostname: u.hostname, port: u.port, authority: u.authority, pathQuery };
+  return { url: `${u.secure ? 'https' : 'http'}://${u.authority}${pathQuery}`, secure: u.secure, hostname: u.hostname, port: u.port, authority: u.authority, pathQuery };
 }
 
 /**
@@ -57,14 +59,11 @@ function encodeTarget(s: string): string {
   return out;
 }
 
-/** Parses and checks an `http:` URL; TypeError / ValueError for what cannot be fetched. */
-export function parseHttpUrl(url: unknown): { hostname: string; port: number; authority: string; path: string; query: string } {
+/** Parses and checks an `http:` or `https:` URL; TypeError / ValueError for what cannot be fetched. */
+export function parseHttpUrl(url: unknown): { secure: boolean; hostname: string; port: number; authority: string; path: string; query: string } {
   if (typeof url !== 'string') throw new TypeError('url must be a string');
   const u = urlsplit(url);
-  if (u.scheme === 'https') {
-    throw new ValueError(`https URLs are not supported: repy-http has no TLS (use node:https or fetch for ${JSON.stringify(url)})`, 'ERR_UNSUPPORTED_SCHEME');
-  }
-  if (u.scheme !== 'http') throw new ValueError(`URL doesn't seem to be for the HTTP protocol: ${JSON.stringify(url)}`, 'ERR_UNSUPPORTED_SCHEME');
+  if (u.scheme !== 'http' && u.scheme !== 'https') throw new ValueError(`URL doesn't seem to be for the HTTP protocol: ${JSON.stringify(url)}`, 'ERR_UNSUPPORTED_SCHEME');
   if (u.hostname === null) throw new ValueError(`Missing hostname in ${JSON.stringify(url)}`, 'ERR_INVALID_URL');
   const v6 = u.netloc.includes('[');
   // An internationalised name is sent and looked up in its ASCII (punycode) form.
@@ -72,10 +71,12 @@ export function parseHttpUrl(url: unknown): { hostname: string; port: number; au
   if (v6 ? !isIPv6(hostname) : !/^[A-Za-z0-9\-._~%!$&'()*+,;=]+$/.test(hostname)) {
     throw new ValueError(`invalid host ${JSON.stringify(u.hostname)} in ${JSON.stringify(url)}`, 'ERR_INVALID_URL');
   }
-  // As the original: no port, or port 0, means 80.
-  const port = u.port === null || u.port === 0 ? 80 : u.port;
+  // As the original: no port, or port 0, means the scheme's default (80; 443 for https).
+  const secure = u.scheme === 'https';
+  const dflt = secure ? 443 : 80;
+  const port = u.port === null || u.port === 0 ? dflt : u.port;
   const host = v6 ? `[${hostname}]` : hostname;
-  return { hostname, port, authority: port === 80 ? host : `${host}:${port}`, path: u.path, query: u.query };
+  return { secure, hostname, port, authority: port === dflt ? host : `${host}:${port}`, path: u.path, query: u.query };
 }
 
 function validateFields(httpheaders: unknown): RawHeader[] {
@@ -113,6 +114,10 @@ function validateFields(httpheaders: unknown): RawHeader[] {
 
 export function prepare(url: string, options: OpenOptions): Prepared {
   const u = parseHttpUrl(url);
+  if (u.secure && options.proxy !== undefined && options.proxy !== null) {
+    // An https request through a proxy needs a CONNECT tunnel, which this client does not open.
+    throw new ValueError(`https through a proxy is not supported (no CONNECT tunnel): ${JSON.stringify(url)}`, 'ERR_UNSUPPORTED_PROXY');
+  }
   let query = u.query;
   const qd = options.querydata;
   if (qd !== undefined && qd !== null) {

@@ -16,7 +16,8 @@
  * @module
  */
 
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { HttpParseError } from '../errors.js';
 import { ResponseParser, type ResponseHead } from '../parser/parser.js';
 import { HttpBrokenServerError, HttpConnectionError, HttpResponseTooLargeError, HttpTimeoutError } from './errors.js';
@@ -97,9 +98,10 @@ class Exchange {
     if (this.o.connectTimeout <= MAX_TIMER) {
       this.connectTimer = setTimeout(() => this.fail(new HttpTimeoutError('ETIMEDOUT_CONNECT', this.o.connectTimeout, this.req.url, false)), this.o.connectTimeout);
     }
-    const socket = connect({ host, port, noDelay: true, ...(this.o.lookup !== null ? { lookup: this.o.lookup } : {}) });
+    const socket = this.req.secure ? this.connectSecure(host, port) : connect({ host, port, noDelay: true, ...(this.o.lookup !== null ? { lookup: this.o.lookup } : {}) });
     this.socket = socket;
-    socket.on('connect', () => {
+    // Over TLS nothing is sent before the handshake is done (and the server's certificate verified).
+    socket.on(this.req.secure ? 'secureConnect' : 'connect', () => {
       this.connected = true;
       this.requestSent = true;
       if (this.connectTimer !== null) clearTimeout(this.connectTimer);
@@ -119,6 +121,30 @@ class Exchange {
       if (!this.finished && !this.eof) this.onSocketError(Object.assign(new Error('socket closed'), { code: 'ECONNRESET' }), host, port);
     });
     return headPromise;
+  }
+
+  /**
+   * An https connection: node:tls with the server's certificate and host
+   * name verified unless `rejectUnauthorized: false` (RFC 9110 §4.3.4: a
+   * client MUST verify the server's identity). ALPN offers http/1.1 only.
+   * The connect timeout covers the TCP connect and the handshake.
+   */
+  private connectSecure(host: string, port: number): Socket {
+    const t = this.o.tls;
+    // SNI names the host (RFC 6066 §3: never an address); tls.connect sends none unless told.
+    const servername = t.servername ?? (isIP(host) === 0 ? host : null);
+    const socket = connectTls({
+      host, port,
+      ALPNProtocols: ['http/1.1'],
+      rejectUnauthorized: t.rejectUnauthorized,
+      ...(servername !== null ? { servername } : {}),
+      ...(t.ca !== null ? { ca: t.ca } : {}),
+      ...(t.cert !== null ? { cert: t.cert } : {}),
+      ...(t.key !== null ? { key: t.key } : {}),
+      ...(this.o.lookup !== null ? { lookup: this.o.lookup } : {}),
+    });
+    socket.setNoDelay(true);
+    return socket;
   }
 
   /**

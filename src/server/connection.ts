@@ -7,9 +7,11 @@
  */
 
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { RepyHttpError, type HttpParseError } from '../errors.js';
 import { RequestParser, type RequestHead } from '../parser/parser.js';
-import { buildRequest, DataStream, LazyAbort, type RequestDict } from './request.js';
+import { buildRequest, DataStream, LazyAbort, type RequestDict, type TlsInfo } from './request.js';
+import { peerCertificateOf } from './tls.js';
 import { closing, errorResponse, prepareResponse, primeStream, type PreparedResponse, type ResponseContext } from './response.js';
 import type { ServerOptionsResolved } from './options.js';
 import { ClientGoneError, RequestTimeoutError } from './errors.js';
@@ -73,6 +75,8 @@ export class Connection {
   private readonly writer: ResponseWriter;
   private readonly remoteAddress: string;
   private readonly remotePort: number;
+  /** What requests learn about the TLS connection; null on plain HTTP. */
+  private readonly tls: TlsInfo | null;
 
   constructor(
     private readonly socket: Socket,
@@ -81,6 +85,7 @@ export class Connection {
     this.parser = new RequestParser(ctx.options);
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
+    this.tls = (socket as TLSSocket).encrypted === true ? { peercert: peerCertificateOf(socket as TLSSocket) } : null;
     this.writer = new ResponseWriter(socket, {
       gone: () => this.destroyed,
       cut: (err, req) => {
@@ -218,7 +223,7 @@ export class Connection {
     };
     const stream = new DataStream(this.ctx.options.highWaterMark, () => this.onDemand(ex));
     ex.stream = stream;
-    ex.req = buildRequest(head, stream, this.ctx.id, this.remoteAddress, this.remotePort, controller);
+    ex.req = buildRequest(head, stream, this.ctx.id, this.remoteAddress, this.remotePort, controller, this.tls);
     this.queue.push(ex);
     this.bodyTarget = ex;
     this.bodySince = Date.now();

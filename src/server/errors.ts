@@ -36,3 +36,37 @@ export class RequestTimeoutError extends RepyHttpError {
     super(code, message);
   }
 }
+
+/** The codes of {@link TlsHandshakeError}. */
+export type TlsHandshakeCode = 'ERR_TLS_HANDSHAKE' | 'ERR_TLS_HANDSHAKE_TIMEOUT';
+
+/**
+ * A TLS handshake that failed on an HTTPS registration (`tls` option): the
+ * client sent plain HTTP, offered nothing the server accepts, refused the
+ * server's certificate, sent no or a bad client certificate under
+ * `requestCert` + `rejectUnauthorized`, or did not finish within
+ * `handshakeTimeout` (`ERR_TLS_HANDSHAKE_TIMEOUT`). The socket is already
+ * destroyed; no callback ran. Reported through `onError` (with `req` null);
+ * `cause` is node:tls's error (its `code`, e.g. `ERR_SSL_HTTP_REQUEST`, is
+ * also in `tlsCode`).
+ *
+ * @example onError(err) { if (err instanceof TlsHandshakeError) metrics.tlsFailures++; }
+ */
+export class TlsHandshakeError extends RepyHttpError {
+  override name = 'TlsHandshakeError';
+  declare readonly code: TlsHandshakeCode;
+  /** node:tls's (OpenSSL's) code for the failure, or null. */
+  readonly tlsCode: string | null;
+  /** The peer's address and port ('' and 0 when the socket was gone already). */
+  readonly remoteipstr: string;
+  readonly remoteportnum: number;
+  constructor(cause: Error, remoteipstr: string, remoteportnum: number) {
+    const c = (cause as { code?: unknown }).code;
+    const tlsCode = typeof c === 'string' ? c : null;
+    const code: TlsHandshakeCode = tlsCode === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'ERR_TLS_HANDSHAKE_TIMEOUT' : 'ERR_TLS_HANDSHAKE';
+    super(code, `TLS handshake with ${remoteipstr}:${remoteportnum} failed: ${cause.message.trim()}`, { cause });
+    this.tlsCode = tlsCode;
+    this.remoteipstr = remoteipstr;
+    this.remoteportnum = remoteportnum;
+  }
+}

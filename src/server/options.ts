@@ -9,7 +9,22 @@ import { DEFAULT_LIMITS } from '../parser/constants.js';
 import type { ParserOptions } from '../parser/parser.js';
 import type { RequestDict } from './request.js';
 import { inspect } from 'node:util';
+import type { TlsOptions } from 'node:tls';
 import { ValueError } from '../errors.js';
+import { TlsHandshakeError } from './errors.js';
+
+/**
+ * The `tls` option of `registerCallback`: node:tls's own server options
+ * (`key`, `cert`, `ca`, `pfx`, `passphrase`, `requestCert`,
+ * `rejectUnauthorized`, `SNICallback`, `minVersion`, `ciphers`, ...), handed
+ * to `tls.createServer` as they are. Two are the server's: ALPN is always
+ * `http/1.1` alone (this server speaks nothing else), and the handshake is
+ * bounded by the `handshakeTimeout` option. docs/https.md lists the defaults.
+ *
+ * @example
+ * await registerCallback(['127.0.0.1', 8443], cb, { tls: { key: readFileSync('key.pem'), cert: readFileSync('cert.pem') } });
+ */
+export type ServerTlsOptions = Omit<TlsOptions, 'ALPNProtocols' | 'ALPNCallback' | 'handshakeTimeout' | 'allowHalfOpen' | 'pauseOnConnect'>;
 
 /**
  * Options of `registerCallback`. Every field is optional.
@@ -66,10 +81,21 @@ export interface ServerOptions extends Omit<ParserOptions, 'trace'> {
   lingerTimeout?: number;
   /** Milliseconds `stopCallback` waits for in-flight requests before it closes their connections (default 10 000). */
   stopTimeout?: number;
+  /**
+   * Serve HTTPS: node:tls server options (at least `key` and `cert`, or
+   * `pfx`). Default: none, plain HTTP. See docs/https.md.
+   *
+   * @example
+   * { tls: { key, cert, ca, requestCert: true, rejectUnauthorized: true } }
+   */
+  tls?: ServerTlsOptions | null;
+  /** With `tls`: milliseconds for a TLS handshake to complete before the socket is destroyed and reported (default 10 000). */
+  handshakeTimeout?: number;
 }
 
 /** Options with every default filled in. */
-export type ServerOptionsResolved = Required<Omit<ServerOptions, 'onError' | 'signal' | 'log'>> & {
+export type ServerOptionsResolved = Required<Omit<ServerOptions, 'onError' | 'signal' | 'log' | 'tls'>> & {
+  tls: ServerTlsOptions | null;
   onError: ((err: unknown, req: RequestDict | null) => void) | null;
   signal: AbortSignal | null;
   log: ((line: string, req: RequestDict | null) => void) | null;
@@ -88,6 +114,11 @@ const logToStdout = (line: string): void => {
  * @example reportToStderr(new Error('boom'), req) // repy-http: GET /x HTTP/1.1: callback failed: Error: boom\n    at ...
  */
 export function reportToStderr(err: unknown, req: RequestDict | null): void {
+  if (err instanceof TlsHandshakeError) {
+    // A client's failed handshake is one line: its stack says nothing, and scanners make many.
+    process.stderr.write(`repy-http: ${err.message}\n`);
+    return;
+  }
   const detail = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : inspect(err);
   const where = req === null ? '' : `${req.verb} ${req.path}${req.querystr === null ? '' : `?${req.querystr}`} HTTP/${req.version}: callback failed: `;
   process.stderr.write(`repy-http: ${where}${detail}\n`);
@@ -107,6 +138,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   keepAliveTimeout: 65_000,
   lingerTimeout: 2_000,
   stopTimeout: 10_000,
+  handshakeTimeout: 10_000,
 });
 
 /** Validates options: unknown keys and bad values are errors, not silent surprises. */
@@ -114,7 +146,7 @@ export function resolveOptions(options: unknown): ServerOptionsResolved {
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object');
   const o = options as Record<string, unknown>;
-  const out: Record<string, unknown> = { ...SERVER_DEFAULTS, allowBareLF: false, requireHost: true, onError: reportToStderr, signal: null, log: null };
+  const out: Record<string, unknown> = { ...SERVER_DEFAULTS, allowBareLF: false, requireHost: true, onError: reportToStderr, signal: null, log: null, tls: null };
   for (const key of Object.keys(o)) {
     const v = o[key];
     if (v === undefined) continue;
@@ -127,6 +159,8 @@ export function resolveOptions(options: unknown): ServerOptionsResolved {
     } else if (key === 'signal') {
       if (!(v instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
       out[key] = v;
+    } else if (key === 'tls') {
+      out[key] = tlsOption(v);
     } else if (key === 'allowBareLF' || key === 'requireHost') {
       if (typeof v !== 'boolean') throw new TypeError(`options.${key} must be a boolean`);
       out[key] = v;
@@ -138,6 +172,24 @@ export function resolveOptions(options: unknown): ServerOptionsResolved {
     } else throw new ValueError(`unknown option ${JSON.stringify(key)}`);
   }
   return out as ServerOptionsResolved;
+}
+
+/** Options node:tls would take but that the server decides itself. */
+const TLS_FIXED = ['ALPNProtocols', 'ALPNCallback', 'handshakeTimeout', 'allowHalfOpen', 'pauseOnConnect'];
+
+/**
+ * The `tls` option: an object of node:tls server options (node itself
+ * checks the certificates and keys when the server is made), or null.
+ */
+function tlsOption(v: unknown): ServerTlsOptions | null {
+  if (v === null) return null;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new TypeError('options.tls must be an object of node:tls server options (key, cert, ...)');
+  for (const k of TLS_FIXED) {
+    if ((v as Record<string, unknown>)[k] !== undefined) {
+      throw new ValueError(`options.tls.${k} cannot be set: ${k === 'handshakeTimeout' ? 'use the handshakeTimeout option' : 'the server sets it (ALPN is http/1.1 only)'}`);
+    }
+  }
+  return { ...(v as ServerTlsOptions) };
 }
 
 /**

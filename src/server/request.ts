@@ -87,10 +87,51 @@ export interface RequestDict {
   /** Fires when the client disconnects before the response is written, the server stops, or a timeout cuts the request. */
   signal: AbortSignal;
   /**
+   * `true` on an HTTPS registration (`tls` option). Not set at all on plain
+   * HTTP, so that plain requests keep their thirteen keys and their cost:
+   * test it as `req.secure === true`.
+   */
+  secure?: true;
+  /**
+   * HTTPS only: the client certificate (with `tls.requestCert`), or null
+   * when the client sent none. Not set on plain HTTP.
+   */
+  peercert?: PeerCertificate | null;
+  /**
    * Overrides the server's `bodyTimeout` and `callbackTimeout` for this
    * request (ms; 0 = none): for long uploads and long polls.
    */
   setTimeout(ms: number): void;
+}
+
+/**
+ * A client certificate as `req.peercert` shows it: the fields of node:tls's
+ * `getPeerCertificate()` a callback needs to decide who is calling, frozen,
+ * shared by the requests of one connection.
+ *
+ * @example req.peercert?.authorized && req.peercert.subject.CN === 'alice'
+ */
+export interface PeerCertificate {
+  /** The subject's attributes: `{ CN: 'alice', O: 'Example' }` (an array where one repeats). */
+  readonly subject: Readonly<Record<string, string | string[]>>;
+  /** The issuer's attributes. */
+  readonly issuer: Readonly<Record<string, string | string[]>>;
+  /** `notBefore` and `notAfter` as OpenSSL prints them (`'Dec  2 01:00:00 2026 GMT'`). */
+  readonly validFrom: string;
+  readonly validTo: string;
+  /** Hex, upper case. */
+  readonly serialNumber: string;
+  /** SHA-256 fingerprint, `AA:BB:...`. */
+  readonly fingerprint256: string;
+  /** True when it chains to the server's `ca` (always, with `rejectUnauthorized`). */
+  readonly authorized: boolean;
+  /** Why it did not verify (`'UNABLE_TO_VERIFY_LEAF_SIGNATURE'`, ...), or null. */
+  readonly authorizationError: string | null;
+}
+
+/** What a request on a TLS connection carries (null on plain HTTP). */
+export interface TlsInfo {
+  peercert: PeerCertificate | null;
 }
 
 /**
@@ -166,6 +207,7 @@ export function buildRequest(
   remoteipstr: string,
   remoteportnum: number,
   control: LazyAbort,
+  tls: TlsInfo | null = null,
 ): RequestDict {
   const q = head.target.indexOf('?');
   const querystr = q === -1 ? null : head.target.slice(q + 1);
@@ -181,6 +223,11 @@ export function buildRequest(
   req.httpdid = httpdid;
   req.remoteipstr = remoteipstr;
   req.remoteportnum = remoteportnum;
+  if (tls !== null) {
+    // Own enumerable keys on HTTPS only: plain requests keep their shape (and cost).
+    req.secure = true;
+    req.peercert = tls.peercert;
+  }
   // Own properties, so that a wrapper's `{ ...req, path }` keeps them: spread
   // reads the getter (the copy holds this request's AbortSignal, made then)
   // and copies the function and the control symbol. The signal stays lazy

@@ -11,6 +11,7 @@ import { IndexError, KeyError, ValueError } from '../errors.js';
 import { resolveOptions, sweepInterval, type ServerOptions } from './options.js';
 import type { RequestDict } from './request.js';
 import { errorResponse, type ResponseDict } from './response.js';
+import { tlsServer } from './tls.js';
 
 /** A request callback: sync or async, returns the response dictionary. */
 export type Callback = (req: RequestDict) => ResponseDict | Promise<ResponseDict>;
@@ -18,6 +19,8 @@ export type Callback = (req: RequestDict) => ResponseDict | Promise<ResponseDict
 interface Registration {
   server: Server;
   rejected: Set<Socket>;
+  /** With `tls`: every accepted TCP socket until it closes (those still handshaking are cut at stop). */
+  raw: Set<Socket>;
   sweeper: NodeJS.Timeout;
   ctx: ServerContext;
   connections: Set<Connection>;
@@ -79,7 +82,7 @@ export async function registerCallback(address: readonly [string, number], callb
       connections.delete(conn);
     },
   };
-  const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket: Socket) => {
+  const accept = (socket: Socket): void => {
     if (ctx.stopping) {
       socket.destroy();
       return;
@@ -96,7 +99,9 @@ export async function registerCallback(address: readonly [string, number], callb
       return;
     }
     connections.add(new Connection(socket, ctx));
-  });
+  };
+  const raw = new Set<Socket>();
+  const server = opts.tls === null ? createServer({ noDelay: true, allowHalfOpen: true }, accept) : tlsServer(opts, ctx, raw, accept);
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
@@ -113,7 +118,7 @@ export async function registerCallback(address: readonly [string, number], callb
   }, sweepInterval(opts));
   sweeper.unref();
   const reg: Registration = {
-    server, ctx, connections, rejected, stopped: null, sweeper, unlisten: () => {},
+    server, ctx, connections, rejected, raw, stopped: null, sweeper, unlisten: () => {},
     address: [host, bound !== null && typeof bound === 'object' ? bound.port : port],
   };
   registry.set(id, reg);
@@ -186,6 +191,8 @@ export async function stopCallback(id: number): Promise<void> {
     }),
   ]);
   if (deadline !== null) clearTimeout(deadline);
+  // Every connection is closed: what is left are TLS handshakes still under way.
+  for (const socket of reg.raw) socket.destroy();
   clearInterval(reg.sweeper);
   await listenerClosed;
 }
