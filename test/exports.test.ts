@@ -34,6 +34,7 @@ async function child(code: string): Promise<unknown> {
 
 /** The subpaths besides "." and "./package.json": the parser and one per add-on, each `dist/<name>/index`. */
 const SUBPATHS = [
+  'inspector',
   'parser',
   'sse',
   'static',
@@ -134,6 +135,14 @@ t.test('"repy-http/sse" exports eventStream and the event format', async (t) => 
     const m = await import('repy-http/sse');
     console.log(JSON.stringify({ eventStream: typeof m.eventStream, text: m.formatEvent({ id: 1, data: 'a\\nb' }) }));`);
   t.same(out, { eventStream: 'function', text: 'id: 1\ndata: a\ndata: b\n\n' });
+});
+
+t.test('"repy-http/inspector" exports withInspector and finds its page and the compiled parser in the package', async (t) => {
+  const out = await child(`
+    const m = await import('repy-http/inspector');
+    const a = m.loadAssets();
+    console.log(JSON.stringify({ withInspector: typeof m.withInspector, page: a.files.has('index.html') && a.files.has('tryit.js'), parser: a.parserFound && a.files.has('parser/ranges.js') && a.files.has('errors.js') }));`);
+  t.same(out, { withInspector: 'function', page: true, parser: true });
 });
 
 t.test('files outside the exports map are not importable', async (t) => {

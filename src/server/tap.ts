@@ -14,8 +14,8 @@ import type { Socket } from 'node:net';
 export interface RawTraffic {
   /** A number unique among the connections of this process's registrations (1, 2, …). */
   connection: number;
-  /** `'open'` (no bytes), `'in'` (one read, before the parser sees it), `'out'` (one write), `'close'` (no bytes). */
-  kind: 'open' | 'in' | 'out' | 'close';
+  /** `'open'` (no bytes), `'in'` (one read, before the parser sees it), `'out'` (one write), `'end'` (the peer half-closed: no more input; no bytes), `'close'` (no bytes). */
+  kind: 'open' | 'in' | 'out' | 'end' | 'close';
   /** The bytes read or written; empty for `'open'` and `'close'`. Do not keep a reference to an `'in'` chunk you mutate. */
   bytes: Uint8Array;
   remoteAddress: string;
@@ -52,6 +52,7 @@ export function installTap(socket: Socket, tap: RawTap, report: (err: unknown) =
   };
   emit('open', EMPTY);
   socket.on('data', (chunk: Buffer) => emit('in', chunk));
+  socket.on('end', () => emit('end', EMPTY));
   socket.on('close', () => emit('close', EMPTY));
   const write = socket.write;
   socket.write = function tappedWrite(this: Socket, data: unknown, ...rest: unknown[]): boolean {
