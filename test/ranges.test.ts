@@ -83,6 +83,7 @@ t.test('a rejected request: the offending byte, then nothing parsed', async (t) 
   t.equal(covers(b, o), null);
   t.equal(o.error?.code, 'TE_WITH_CONTENT_LENGTH');
   t.equal(o.error?.status, 400);
+  t.match(o.error?.rule, /RFC 9112 §6\.1/, 'the rule it enforces');
   const err = o.ranges.find((r) => r.kind === 'error')!;
   t.equal(err.start, o.error!.offset);
   t.equal(err.end, err.start + 1);

@@ -27,6 +27,6 @@ export { ResponseParser } from './response-parser.js';
 export { trimOWS } from './text.js';
 export type { ParserOptions, RequestHead, ResponseHead, RawHeader, ParseEvent, TraceStep } from './types.js';
 export { parseMessages, type ParseOutcome, type ParsedMessage, type ParseMessagesOptions } from './inspect.js';
-export { messageRanges, RANGE_RULES, type ByteRange, type RangeKind, type RangesOutcome } from './ranges.js';
+export { messageRanges, RANGE_RULES, ERROR_RULES, type ByteRange, type RangeKind, type RangesOutcome } from './ranges.js';
 export { DEFAULT_LIMITS, STATUS_REASONS, TOKEN, FIELD_VALUE, TARGET } from './constants.js';
 export { HttpParseError, PARSE_ERRORS, type ParseErrorCode } from '../errors.js';

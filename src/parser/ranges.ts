@@ -16,6 +16,7 @@
 
 import { parseMessages, type ParseMessagesOptions } from './inspect.js';
 import type { RequestHead } from './types.js';
+import type { ParseErrorCode } from '../errors.js';
 
 /** What a byte range is. {@link RANGE_RULES} gives each kind's RFC 9112 rule. */
 export type RangeKind =
@@ -42,8 +43,51 @@ export interface RangesOutcome {
   /** Each message's bounds; `complete` false for the one cut short or rejected. */
   messages: Array<{ start: number; end: number; complete: boolean }>;
   /** The rejection: code, status, offset of the offending byte, reason; or null. */
-  error: { code: string; status: number; offset: number; reason: string } | null;
+  error: { code: string; status: number; offset: number; reason: string; rule: string } | null;
 }
+
+/**
+ * The rule each rejection enforces, with its section: what the page shows
+ * beside a rejected byte.
+ *
+ * @example ERROR_RULES.TE_WITH_CONTENT_LENGTH // 'a request with both … (RFC 9112 §6.1, §6.3)'
+ */
+export const ERROR_RULES: Readonly<Record<ParseErrorCode, string>> = Object.freeze({
+  METHOD_INVALID: 'method = token (RFC 9112 §3.1, RFC 9110 §5.6.2)',
+  REQUEST_LINE_INVALID: 'request-line = method SP request-target SP HTTP-version (RFC 9112 §3)',
+  TARGET_INVALID: 'request-target: origin-form, absolute-form, authority-form (CONNECT) or asterisk-form (OPTIONS) (RFC 9112 §3.2)',
+  URI_TOO_LONG: 'a server answers 414 to a request-target longer than it will parse (RFC 9112 §3, RFC 9110 §15.5.15)',
+  VERSION_INVALID: 'HTTP-version = HTTP-name "/" DIGIT "." DIGIT, case-sensitive (RFC 9112 §2.3)',
+  VERSION_NOT_SUPPORTED: 'only HTTP/1.x is served: 505 otherwise (RFC 9110 §15.6.6)',
+  HTTP2_PREFACE: 'an HTTP/2 preface on an HTTP/1.1 connection (RFC 9113 §3.4): 505',
+  HTTP09_INVALID: 'an HTTP/0.9 request is "GET" SP origin-form CRLF (RFC 1945 §4.1)',
+  STATUS_LINE_INVALID: 'status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4)',
+  BARE_CR: 'a CR must be followed by LF: a bare CR is invalid (RFC 9112 §2.2)',
+  BARE_LF: 'lines end with CRLF; a bare LF is accepted only as a leniency (RFC 9112 §2.2)',
+  HEADER_NAME_INVALID: 'field-name = token; no whitespace between it and the colon (RFC 9112 §5.1, RFC 9110 §5.1)',
+  HEADER_VALUE_INVALID: 'field-value = *field-content: no CR, LF or NUL (RFC 9110 §5.5)',
+  OBS_FOLD: 'obs-fold (a line starting with SP or HTAB) is rejected or replaced (RFC 9112 §5.2)',
+  HEADERS_TOO_LARGE: 'a server answers 431 to a header section larger than it accepts (RFC 6585 §5)',
+  TOO_MANY_HEADERS: 'a server answers 431 to more header fields than it accepts (RFC 6585 §5)',
+  HOST_MISSING: 'an HTTP/1.1 request must carry exactly one Host field (RFC 9112 §3.2)',
+  HOST_DUPLICATE: 'more than one Host field: 400 (RFC 9112 §3.2)',
+  HOST_INVALID: 'Host = uri-host [ ":" port ] (RFC 9110 §7.2, RFC 9112 §3.2)',
+  CONTENT_LENGTH_INVALID: 'Content-Length = 1*DIGIT (RFC 9110 §8.6, RFC 9112 §6.3 rule 5)',
+  CONTENT_LENGTH_CONFLICT: 'several Content-Length values that differ: unrecoverable framing error (RFC 9112 §6.3 rule 5)',
+  TE_WITH_CONTENT_LENGTH: 'Transfer-Encoding and Content-Length together: a request smuggling vector; the server must close (RFC 9112 §6.1, §6.3 rule 3)',
+  TE_INVALID: 'Transfer-Encoding = #transfer-coding (RFC 9112 §6.1)',
+  TE_NOT_CHUNKED_FINAL: 'chunked must be the final transfer coding, applied once (RFC 9112 §6.1, §6.3 rule 4)',
+  TE_UNSUPPORTED: 'a transfer coding the server does not implement: 501 (RFC 9112 §6.1)',
+  TE_IN_HTTP10: 'Transfer-Encoding in an HTTP/1.0 message: faulty framing (RFC 9112 §6.1)',
+  BODY_TOO_LARGE: 'content larger than the server accepts: 413 (RFC 9110 §15.5.14)',
+  CHUNK_SIZE_INVALID: 'chunk-size = 1*HEXDIG (RFC 9112 §7.1)',
+  CHUNK_SIZE_TOO_LARGE: 'a chunk-size that overflows what the recipient can represent (RFC 9112 §7.1)',
+  CHUNK_EXTENSION_INVALID: 'chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ) (RFC 9112 §7.1.1)',
+  CHUNK_EXTENSIONS_TOO_LARGE: 'a server limits the chunk extensions it reads (RFC 9112 §7.1.1)',
+  CHUNK_DATA_END_INVALID: 'chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF (RFC 9112 §7.1)',
+  DATA_AFTER_CLOSE: 'no message after one that closes the connection (RFC 9112 §9.6)',
+  UNEXPECTED_EOF: 'a message cut short by the end of the connection is incomplete (RFC 9112 §8)',
+});
 
 /**
  * Each kind's name in the grammar and where it is defined: what a page
@@ -291,6 +335,6 @@ export function messageRanges(bytes: Uint8Array, options: ParseMessagesOptions =
   return {
     ranges: out.ranges,
     messages,
-    error: err === null ? null : { code: err.code, status: err.status, offset: err.offset, reason: err.message },
+    error: err === null ? null : { code: err.code, status: err.status, offset: err.offset, reason: err.message, rule: ERROR_RULES[err.code] },
   };
 }

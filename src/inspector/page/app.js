@@ -34,11 +34,10 @@ function section(title, id) {
   return s;
 }
 
-function errorBox(error, rules) {
-  const rule = rules.error ? rules.error.section : '';
+function errorBox(error) {
   const box = el('p', 'error-box');
   box.setAttribute('role', 'note');
-  box.append(el('strong', '', `Rejected: ${error.code}`), document.createTextNode(` · status ${error.status} · at byte ${error.offset} · ${error.reason} ${rule ? `(${rule})` : ''}`));
+  box.append(el('strong', '', `Rejected: ${error.code}`), document.createTextNode(` · status ${error.status} · at byte ${error.offset} · ${error.reason}`), el('br'), el('span', 'error-rule', `Rule: ${error.rule}`));
   box.dataset.code = error.code;
   box.dataset.offset = String(error.offset);
   box.dataset.status = String(error.status);
@@ -59,7 +58,7 @@ export function renderExchange(x) {
   const reqBytes = el('pre', 'bytes request-bytes');
   renderBytes(reqBytes, fromBase64(x.request.base64), x.request.outcome, rules, panel);
   reqSec.append(reqBytes);
-  if (x.request.outcome && x.request.outcome.error) reqSec.append(errorBox(x.request.outcome.error, rules));
+  if (x.request.outcome && x.request.outcome.error) reqSec.append(errorBox(x.request.outcome.error));
   art.append(reqSec);
 
   const dictSec = section('Request dictionary');

@@ -143,7 +143,7 @@ async function run(ev) {
   out.append(view);
   if (ranges.error) {
     const box = el('p', 'error-box');
-    box.append(el('strong', '', `Rejected: ${ranges.error.code}`), document.createTextNode(` · status ${ranges.error.status} · at byte ${ranges.error.offset} · ${ranges.error.reason}`));
+    box.append(el('strong', '', `Rejected: ${ranges.error.code}`), document.createTextNode(` · status ${ranges.error.status} · at byte ${ranges.error.offset} · ${ranges.error.reason}`), el('br'), el('span', 'error-rule', `Rule: ${ranges.error.rule}`));
     box.dataset.code = ranges.error.code;
     out.append(box);
   }
