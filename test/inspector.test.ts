@@ -6,6 +6,10 @@
 // test/inspector-chromium.test.ts.
 import t, { type Test } from 'tap';
 import { connect } from 'node:net';
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inspect, main } from '../src/cli.js';
 import { registerCallback, stopCallback, boundAddress, type ServerOptions } from '../src/index.js';
 import { withInspector, INSPECTOR_CSP, type ExchangeRecord } from '../src/inspector/index.js';
 import type { RawTraffic } from '../src/server/tap.js';
@@ -182,4 +186,43 @@ t.test('the page, its files and its feed: strict CSP on every response', async (
   t.match(feed, /^HTTP\/1\.1 200 OK\r\n[\s\S]*Content-Type: text\/event-stream/);
   t.match(feed, /event: hello\ndata: \{"parserFound":(true|false),"history":1,"rules":\{/);
   t.match(feed, /event: exchange\ndata: \{"id":1,[^\n]*"base64":"R0VUIC9zZWVu/, 'the history is sent, bytes in base64');
+});
+
+t.test('repy-http inspect: the echo callback and the page, until SIGTERM', async (t) => {
+  const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const child = spawn('env', ['-u', 'NODE_OPTIONS', 'TS_NODE_TRANSPILE_ONLY=1', process.execPath, '--import', '@tapjs/typescript/import',
+    join(repo, 'src', 'cli.ts'), 'inspect', '--port', '0', '--no-log'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  t.teardown(() => void child.kill('SIGKILL'));
+  const port = await new Promise<number>((done, fail) => {
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /inspecting the echo callback on http:\/\/127\.0\.0\.1:(\d+)\/ \(page: http:\/\/127\.0\.0\.1:\d+\/_inspect\/\)/.exec(out);
+      if (m) done(Number(m[1]));
+    });
+    child.on('exit', () => fail(new Error(`exited early: ${out} ${err}`)));
+  });
+  const reply = (await rawExchange(port, 'POST /form?a=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello', { timeoutMs: 3000 })).toString('latin1');
+  t.match(reply, /\r\n\r\nPOST \/form\?a=1 HTTP\/1\.1: 5 bytes of content\n  Host: a\n  Content-Length: 5\n/, 'the echo');
+  const feed = (await rawExchange(port, 'GET /_inspect/events HTTP/1.1\r\nHost: a\r\n\r\n', { timeoutMs: 3000, until: (d) => d.includes('event: exchange') })).toString('latin1');
+  t.match(feed, /"parserFound":true/, 'the page finds the compiled parser');
+  t.match(feed, /event: exchange\ndata: \{"id":1,[^\n]*"verb":"POST"/, 'the request is on the feed');
+  t.match((await rawExchange(port, 'GET /_inspect/ HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n', { timeoutMs: 3000 })).toString('latin1'), /<title>repy-http inspector<\/title>/);
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, err);
+});
+
+t.test('inspect(args): usage errors exit 2; the parse command points at it', async (t) => {
+  const lines: string[] = [];
+  const out = (l: string): void => void lines.push(l);
+  t.equal(await inspect(['--port', 'x'], out), 2);
+  t.equal(await inspect(['--bogus'], out), 2);
+  t.equal(await inspect(['/nonexistent/dir'], out), 2);
+  t.equal(await inspect(['-h'], out), 0);
+  t.match(lines.join('\n'), /repy-http inspect \[DIR \| MODULE\.mjs\]/);
+  t.equal(main(['inspect'], out), 2);
+  t.match(lines.at(-1), /inspect runs only as the repy-http command/);
 });
