@@ -86,9 +86,9 @@ const expectedSpans = (bytes: Uint8Array, kind: 'request' | 'response' = 'reques
   messageRanges(bytes, { kind, maxBodySize: Infinity }).ranges.map((r) => [r.kind, r.start, r.end, shown(bytes, r.start, r.end)]);
 
 /** Saves a PNG of the element matching `selector` (or the whole page). */
-async function shot(page: Page, name: string, selector?: string): Promise<Buffer> {
+async function shot(page: Page, name: string, selector?: string, full = true): Promise<Buffer> {
   let png: Buffer;
-  if (selector === undefined) png = await page.screenshot(true);
+  if (selector === undefined) png = await page.screenshot(full);
   else {
     const box = await page.evaluate<{ x: number; y: number; width: number; height: number }>(`(() => { const r = document.querySelector(${JSON.stringify(selector)}).getBoundingClientRect(); return { x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: Math.min(r.height, 2400) }; })()`);
     const r = (await page.send('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true, clip: { ...box, scale: 1 } })) as { data: string };
@@ -203,6 +203,10 @@ t.test('the inspector page in headless Chromium', { skip, timeout: 120_000 }, as
   t.match(await page.evaluate<string>(`document.querySelector('#ex-${refused.id} pre.response-bytes').textContent`), /^HTTP\/1\.1 400 Bad Request/, 'the 400 that went back');
   t.notOk(requested.includes('/admin'), 'the smuggled request never reached the callback');
   await shot(page, 'smuggling-refused', `#ex-${refused.id}`);
+  // The overview (README): the refused request in view, its offending byte focused, the panel saying what it is.
+  await page.evaluate(`(() => { const e = document.querySelector('#ex-${refused.id} pre.request-bytes > span.k-error'); e.focus(); document.getElementById('ex-${refused.id}').scrollIntoView(); scrollBy(0, -120); })()`);
+  t.match(await page.evaluate<string>(`document.getElementById('detail').textContent`), new RegExp(`^rejected: TE_WITH_CONTENT_LENGTH · byte ${err.offset} .*both Transfer-Encoding and Content-Length · Transfer-Encoding and Content-Length together: a request smuggling vector.*RFC 9112 §6\.1`), 'focusing the offending byte says what it broke');
+  await shot(page, 'inspector', undefined, false);
 
   // 6. Hostile bytes: markup, handlers and javascript: URLs must stay text.
   const EVIL_BODY = `<svg onload="pwned('svg')"><script>pwned('body')</script>`;

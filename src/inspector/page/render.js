@@ -38,8 +38,9 @@ function el(tag, cls, text) {
 export { el };
 
 /** The hover/focus description of a range. */
-export function describe(range, rules) {
-  const rule = rules[range.kind] ?? { rule: range.kind, section: '' };
+export function describe(range, rules, error) {
+  // The offending byte names the rule it broke, not only "rejected".
+  const rule = range.kind === 'error' && error ? { rule: error.reason, section: error.rule } : (rules[range.kind] ?? { rule: range.kind, section: '' });
   const where = range.end - range.start === 1 ? `byte ${range.start}` : `bytes ${range.start}–${range.end - 1}`;
   return `${range.label} · ${where} (${range.end - range.start} B) · ${rule.rule} · ${rule.section}`;
 }
@@ -59,7 +60,7 @@ export function renderBytes(container, bytes, outcome, rules, panel) {
     span.dataset.start = String(r.start);
     span.dataset.end = String(r.end);
     span.dataset.message = String(r.message);
-    const text = describe(r, rules);
+    const text = describe(r, rules, outcome ? outcome.error : null);
     span.title = text;
     span.setAttribute('aria-label', text);
     let run = '';
