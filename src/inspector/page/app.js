@@ -44,6 +44,14 @@ function errorBox(error) {
   return box;
 }
 
+/** The dictionary as JSON, each raw header on one line (as the wire has it). */
+function formatDict(d) {
+  const { rawheaders, ...rest } = d;
+  const head = JSON.stringify(rest, null, 2);
+  const raw = rawheaders.map((pair) => `    ${JSON.stringify(pair)}`).join(',\n');
+  return `${head.slice(0, -2)},\n  "rawheaders": [\n${raw}\n  ]\n}`;
+}
+
 export function renderExchange(x) {
   const art = el('article', `exchange state-${x.state}`);
   art.id = `ex-${x.id}`;
@@ -62,7 +70,7 @@ export function renderExchange(x) {
   art.append(reqSec);
 
   const dictSec = section('Request dictionary');
-  const dict = el('pre', 'dict', x.dict ? JSON.stringify(x.dict, null, 2) : x.state === 'rejected' ? '(none: the callback was not called)' : '(not yet)');
+  const dict = el('pre', 'dict', x.dict ? formatDict(x.dict) : x.state === 'rejected' ? '(none: the callback was not called)' : '(not yet)');
   dictSec.append(dict);
   art.append(dictSec);
 
