@@ -10,6 +10,8 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect, main } from '../src/cli.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { registerCallback, stopCallback, boundAddress, type ServerOptions } from '../src/index.js';
 import { withInspector, INSPECTOR_CSP, type ExchangeRecord } from '../src/inspector/index.js';
 import type { RawTraffic } from '../src/server/tap.js';
@@ -150,10 +152,11 @@ t.test('bounded: history and bytes per request; its own requests are not recorde
   const { insp, port } = await inspected(t, { history: 3, maxBytes: 100 });
   for (let i = 0; i < 5; i++) await rawExchange(port, `GET /n${i} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`, { timeoutMs: 3000 });
   await rawExchange(port, 'GET /_inspect/app.js HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n', { timeoutMs: 3000 });
+  await rawExchange(port, 'GET /_inspectors HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n', { timeoutMs: 3000 });
   const big = `POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\nConnection: close\r\n\r\n${'x'.repeat(5000)}`;
   await rawExchange(port, big, { timeoutMs: 3000 });
   await waitUntil(() => insp.recorder.history.some((r) => (r.dict as { path?: string } | null)?.path === '/big' && r.state === 'answered'));
-  t.same(insp.recorder.history.map((r) => (r.dict as { path: string }).path), ['/n3', '/n4', '/big'], 'the last 3, not the inspector\'s own');
+  t.same(insp.recorder.history.map((r) => (r.dict as { path: string }).path), ['/n4', '/_inspectors', '/big'], 'the last 3, not the inspector\'s own (a path that only starts like it is the application\'s)');
   const r = insp.recorder.history[2]!;
   t.equal(r.request.bytes.length, 100, 'the first maxBytes bytes are kept');
   t.equal(r.request.total, big.length, 'all of them counted');
@@ -225,4 +228,29 @@ t.test('inspect(args): usage errors exit 2; the parse command points at it', asy
   t.match(lines.join('\n'), /repy-http inspect \[DIR \| MODULE\.mjs\]/);
   t.equal(main(['inspect'], out), 2);
   t.match(lines.at(-1), /inspect runs only as the repy-http command/);
+});
+
+t.test('memory: the recorder keeps at most history × maxBytes, whatever was sent (heap and array buffers after gc)', async (t) => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const { insp, port } = await inspected(t, { history: 20 });
+  const body = 'x'.repeat(128 * 1024);
+  const send = (i: number): Promise<Buffer> =>
+    rawExchange(port, `POST /m${i} HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`, { timeoutMs: 5000 });
+  for (let i = 0; i < 30; i++) await send(i); // warm-up: the history is full
+  await sleep(50);
+  gc();
+  const before = process.memoryUsage();
+  const N = 200;
+  for (let i = 30; i < 30 + N; i++) await send(i);
+  await waitUntil(() => insp.recorder.history.at(-1)?.state === 'answered');
+  await sleep(50);
+  gc();
+  const after = process.memoryUsage();
+  const grown = (after.heapUsed - before.heapUsed) + (after.arrayBuffers - before.arrayBuffers);
+  const sent = N * body.length;
+  t.equal(insp.recorder.history.length, 20);
+  t.ok(insp.recorder.history.every((r) => r.request.truncated && r.request.bytes.length === 64 * 1024), 'each request kept to maxBytes');
+  // Unbounded, the history alone would hold N × 64 KiB = 12.5 MiB more.
+  t.ok(grown < 4 * 1024 * 1024, `heap + arrayBuffers grew ${(grown / 1048576).toFixed(2)} MiB after ${(sent / 1048576).toFixed(0)} MiB sent (< 4 MiB)`);
 });

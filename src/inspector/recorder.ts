@@ -156,6 +156,14 @@ export class Recorder {
     else this.closed(c);
   };
 
+  /** A request for the inspector's own page: the same test as the page's (its path is the prefix or under it). */
+  private hidden(target: string): boolean {
+    if (this.hidePrefix === null) return false;
+    const q = target.indexOf('?');
+    const path = q === -1 ? target : target.slice(0, q);
+    return path === this.hidePrefix || path.startsWith(`${this.hidePrefix}/`);
+  }
+
   /** The callback was called with `req` (in the order of its connection's requests). */
   sawRequest(req: RequestDict): void {
     const c = this.byRemote.get(`${req.remoteipstr}:${req.remoteportnum}`);
@@ -180,7 +188,7 @@ export class Recorder {
         const p = this.begin(c);
         p.method = ev.head.method;
         p.http09 = ev.head.version === '0.9';
-        p.hidden = this.hidePrefix !== null && ev.head.target.startsWith(this.hidePrefix);
+        p.hidden = this.hidden(ev.head.target);
         continue;
       }
       const p = this.begin(c);
