@@ -49,6 +49,8 @@ export interface Inspector {
  * page's own files, no inline script or style, no framing, no forms, no
  * plugins. Request bytes are shown with `textContent` only; the policy is
  * the second wall if that ever failed.
+ *
+ * @example INSPECTOR_CSP.startsWith("default-src 'self'") // true
  */
 export const INSPECTOR_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
@@ -60,7 +62,11 @@ const SECURITY_HEADERS = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
-/** A record as the page receives it: the bytes in base64. */
+/**
+ * A record as the page receives it on the feed: the bytes in base64.
+ *
+ * @example JSON.stringify(recordJson(insp.recorder.history[0])) // '{"id":1,…,"request":{"base64":"R0VUIC8…","total":78,…}}'
+ */
 export function recordJson(r: ExchangeRecord): Record<string, unknown> {
   const bytes = (b: { bytes: Uint8Array; total: number; truncated: boolean; outcome: unknown } | null): unknown =>
     b === null ? null : { base64: Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.length).toString('base64'), total: b.total, truncated: b.truncated, outcome: b.outcome };

@@ -336,7 +336,11 @@ function positive(name: string, v: number | undefined, fallback: number): number
   return v;
 }
 
-/** The request dictionary as plain data: no stream, no signal, no functions. */
+/**
+ * The request dictionary as plain data: no stream, no signal, no functions.
+ *
+ * @example plainDict(req) // { verb: 'GET', path: '/a', querystr: null, …, rawheaders: [['Host', 'x']], remoteportnum: 51234 }
+ */
 export function plainDict(req: RequestDict): Record<string, unknown> {
   return {
     verb: req.verb, path: req.path, querystr: req.querystr, querydict: req.querydict, version: req.version,
