@@ -254,3 +254,24 @@ t.test('memory: the recorder keeps at most history × maxBytes, whatever was sen
   // Unbounded, the history alone would hold N × 64 KiB = 12.5 MiB more.
   t.ok(grown < 4 * 1024 * 1024, `heap + arrayBuffers grew ${(grown / 1048576).toFixed(2)} MiB after ${(sent / 1048576).toFixed(0)} MiB sent (< 4 MiB)`);
 });
+
+t.test('Expect: 100-continue: the interim 100 and the final response are one exchange\'s response', async (t) => {
+  const { insp, port } = await inspected(t);
+  const head = 'POST /ask HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n';
+  const got = await new Promise<string>((resolve, reject) => {
+    let data = '';
+    const s = connect(port, '127.0.0.1', () => s.write(head));
+    s.on('data', (c: Buffer) => {
+      data += c.toString('latin1');
+      if (data === 'HTTP/1.1 100 Continue\r\n\r\n') s.write('hello');
+    });
+    s.on('error', reject);
+    s.on('close', () => resolve(data));
+  });
+  t.match(got, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+  await waitUntil(() => insp.recorder.history.length === 1 && insp.recorder.history[0]!.state === 'answered');
+  const r = insp.recorder.history[0]!;
+  t.equal(text(r.request.bytes), `${head}hello`, 'the head and the content that followed the 100');
+  t.equal(text(r.response!.bytes), got, 'the 100 and the 200, in order');
+  t.same(r.response!.outcome!.ranges.filter((x) => x.kind === 'status').map((x) => text(r.response!.bytes.subarray(x.start, x.end))), ['100', '200']);
+});

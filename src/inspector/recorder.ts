@@ -97,6 +97,8 @@ class ConnectionTrack {
   responseParser: ResponseParser | null = null;
   /** Bytes pushed into `responseParser`. */
   responsePushed = 0;
+  /** The response head last parsed was an interim (1xx) one. */
+  interim = false;
   /** The input was rejected or the output could not be followed: stop splitting. */
   inputDone = false;
   outputLost = false;
@@ -262,10 +264,14 @@ export class Recorder {
     c.responsePushed += bytes.length;
     for (;;) {
       const ev = rp.next();
-      if (ev.type === 'partial' || ev.type === 'head' || ev.type === 'data') {
-        if (ev.type === 'partial') break;
+      if (ev.type === 'partial') break;
+      if (ev.type === 'data') continue;
+      if (ev.type === 'head') {
+        // An interim response (100 Continue) precedes the final one: both are this exchange's (RFC 9110 §15.2).
+        c.interim = ev.head.status < 200 && ev.head.status !== 101;
         continue;
       }
+      if (ev.type === 'end' && c.interim) continue;
       if (ev.type === 'error') {
         c.outputLost = true; // not a response we can follow: keep what comes, unsplit
         p.output.add(bytes);
