@@ -102,6 +102,8 @@ class ConnectionTrack {
   /** The input was rejected or the output could not be followed: stop splitting. */
   inputDone = false;
   outputLost = false;
+  /** The connection switched protocols: no more HTTP on it. */
+  upgraded = false;
   sequence = 0;
   constructor(
     readonly id: number,
@@ -140,6 +142,11 @@ export class Recorder {
     this.parserOptions = { ...options.parser };
     delete this.parserOptions.trace;
     this.hidePrefix = options.hidePrefix ?? null;
+  }
+
+  /** Connections being followed (each holds at most one request's and one response's kept bytes). */
+  get openConnections(): number {
+    return this.connections.size;
   }
 
   /** The `onRaw` server option. */
@@ -209,6 +216,12 @@ export class Recorder {
       p.record.state = 'received';
       this.finishRequest(p, false);
       c.incoming = null;
+      if (c.parser.upgraded) {
+        // CONNECT or Upgrade: what follows is another protocol's, not requests (RFC 9110 §9.3.6, §7.8).
+        c.inputDone = true;
+        c.upgraded = true;
+        return;
+      }
     }
     if (from < bytes.length && !(c.inputDone && c.incoming === null)) this.begin(c).input.add(bytes.subarray(from));
   }
@@ -244,6 +257,7 @@ export class Recorder {
   private output(c: ConnectionTrack, bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     let p = c.unanswered[0];
+    if (p === undefined && c.upgraded) return; // the tunnel's bytes, after the answer to the switch
     if (p === undefined) {
       // An answer to a request whose head never ended (408, 400 at EOF): record what arrived.
       p = this.begin(c);
@@ -256,7 +270,7 @@ export class Recorder {
     if (c.responseParser === null) {
       c.responseParser = new ResponseParser({ maxBodySize: Infinity, maxHeaderSize: 1 << 20, maxHeaderCount: 10_000 });
       c.responsePushed = 0;
-      if (p.method === 'HEAD') c.responseParser.expectNoBody('HEAD');
+      if (p.method === 'HEAD' || p.method === 'CONNECT') c.responseParser.expectNoBody(p.method);
     }
     const rp = c.responseParser;
     const before = c.responsePushed;
