@@ -293,3 +293,20 @@ t.test('after a protocol switch (CONNECT) the tunnel bytes are no requests', asy
   t.equal(h[0]!.state, 'answered');
   t.equal(text(h[0]!.response!.bytes), reply.toString('latin1'), 'the answer to the CONNECT');
 });
+
+t.test('a head that never ends gets its 408 recorded; a failing listener does not stop the recording', async (t) => {
+  const { insp, port } = await inspected(t, {}, { headersTimeout: 100 });
+  let calls = 0;
+  insp.recorder.onRecord = () => {
+    calls++;
+    throw new Error('listener broke');
+  };
+  const reply = await rawExchange(port, 'GET /slow HTTP/1.1\r\nHost: a\r\nX-Part', { timeoutMs: 3000 });
+  t.match(reply.toString('latin1'), /^HTTP\/1\.1 408 /);
+  await waitUntil(() => insp.recorder.history.length === 1 && insp.recorder.history[0]!.response !== null);
+  const r = insp.recorder.history[0]!;
+  t.equal(text(r.request.bytes), 'GET /slow HTTP/1.1\r\nHost: a\r\nX-Part');
+  t.equal(r.request.outcome!.ranges.at(-1)!.kind, 'incomplete', 'the head as far as it came');
+  t.equal(text(r.response!.bytes), reply.toString('latin1'), 'the 408');
+  t.ok(calls >= 1, 'the listener was called (and its throw swallowed)');
+});
