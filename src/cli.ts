@@ -6,10 +6,14 @@
  * offset; `--split N` feeds N bytes at a time. `repy-http serve [DIR |
  * MODULE.mjs]` serves a directory (`serveStatic`) or a module's default
  * export (a callback), with an access log, until SIGINT or SIGTERM.
+ * `repy-http inspect [DIR | MODULE.mjs]` does the same (by default with a
+ * callback that echoes what it received) with the inspector page at
+ * `/_inspect/` (docs/inspector.md).
  *
  * @example
  * printf 'GET /a?b=1 HTTP/1.1\r\nHost: x\r\n\r\n' | repy-http parse --trace -
  * repy-http serve ./public --port 8080
+ * repy-http inspect --port 8080   # then open http://127.0.0.1:8080/_inspect/
  *
  * @module
  */
@@ -19,6 +23,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { registerCallback, stopCallback, boundAddress, type Callback } from './server/server.js';
 import { serveStatic } from './static/index.js';
+import { withInspector } from './inspector/index.js';
+import type { RequestDict } from './server/request.js';
 import { parseMessages, type ParsedMessage } from './parser/inspect.js';
 import type { RequestHead, ResponseHead } from './parser/parser.js';
 import { headersObject } from './message/headers.js';
@@ -26,12 +32,19 @@ import { parseQuery } from './message/url.js';
 
 const USAGE = `usage: repy-http parse [options] [FILE|-]
        repy-http serve [DIR | MODULE.mjs] [--host H] [--port P] [--no-log]
+       repy-http inspect [DIR | MODULE.mjs] [--host H] [--port P] [--no-log]
        repy-http --version
 
 serve: serves the files of DIR (default: the current directory), or the
 callback that MODULE.mjs (or .js) exports as default, on http://H:P/
 (default 127.0.0.1:8000), with an access log on stdout (--no-log: none),
 until SIGINT or SIGTERM.
+
+inspect: the same, with a live page at http://H:P/_inspect/ that shows each
+request's bytes, what the parser made of each byte, the request dictionary
+and the response. Without DIR or MODULE, every request is answered with a
+short echo of what was received. Everything a request carries is shown to
+whoever opens the page: keep the default host (127.0.0.1).
 
 parse:
 
@@ -127,8 +140,8 @@ export function main(argv: string[], out: (line: string) => void = (l) => proces
     out(USAGE);
     return command === undefined ? 2 : 0;
   }
-  if (command === 'serve') {
-    out('serve runs only as the repy-http command (or call serve(args) and await it)');
+  if (command === 'serve' || command === 'inspect') {
+    out(`${command} runs only as the repy-http command (or call ${command}(args) and await it)`);
     return 2;
   }
   if (command !== 'parse') {
@@ -222,12 +235,53 @@ export function main(argv: string[], out: (line: string) => void = (l) => proces
  * @example
  * process.exitCode = await serve(['public', '--port', '0']);
  */
-export async function serve(
+export function serve(
   args: string[],
   out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
-  stop: () => Promise<unknown> = () => new Promise((done) => { process.once('SIGINT', done); process.once('SIGTERM', done); }),
+  stop: () => Promise<unknown> = untilSignal,
 ): Promise<number> {
-  let target = '.';
+  return runServer('serve', args, out, stop);
+}
+
+/**
+ * `repy-http inspect [DIR | MODULE.mjs] [--host H] [--port P] [--no-log]`:
+ * as {@link serve}, with the inspector page at `/_inspect/`; without DIR or
+ * MODULE, the callback echoes what it received (so that a learner can send
+ * anything with curl and look).
+ *
+ * @example
+ * process.exitCode = await inspect(['--port', '8080']);
+ * // inspecting the echo callback on http://127.0.0.1:8080/ (page: http://127.0.0.1:8080/_inspect/)
+ */
+export function inspect(
+  args: string[],
+  out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+  stop: () => Promise<unknown> = untilSignal,
+): Promise<number> {
+  return runServer('inspect', args, out, stop);
+}
+
+const untilSignal = (): Promise<unknown> => new Promise((done) => { process.once('SIGINT', done); process.once('SIGTERM', done); });
+
+/**
+ * The callback of `repy-http inspect` without DIR or MODULE: reads the
+ * content and says what arrived, as plain text.
+ *
+ * @example echo(req) // resolves { statuscode: 200, message: 'POST /form HTTP/1.1: 12 bytes of content …' }
+ */
+export async function echo(req: RequestDict): Promise<{ statuscode: number; headers: Record<string, string>; message: string }> {
+  let length = 0;
+  for await (const chunk of req.datastream) length += chunk.length;
+  const fields = req.rawheaders.map(([n, v]) => `  ${n}: ${v}`).join('\n');
+  return {
+    statuscode: 200,
+    headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+    message: `${req.verb} ${req.path}${req.querystr === null ? '' : `?${req.querystr}`} HTTP/${req.version}: ${length} bytes of content\n${fields}\n(see /_inspect/ for the bytes)\n`,
+  };
+}
+
+async function runServer(command: 'serve' | 'inspect', args: string[], out: (line: string) => void, stop: () => Promise<unknown>): Promise<number> {
+  let target: string | null = null;
   let host = '127.0.0.1';
   let port = 8000;
   let log = true;
@@ -249,9 +303,11 @@ export async function serve(
       return 2;
     } else target = a;
   }
+  if (target === null && command === 'serve') target = '.';
   let callback: Callback;
   try {
-    if (statSync(target).isDirectory()) callback = serveStatic(target);
+    if (target === null) callback = echo;
+    else if (statSync(target).isDirectory()) callback = serveStatic(target);
     else if (target.endsWith('.mjs') || target.endsWith('.js')) {
       const mod = (await import(pathToFileURL(resolve(target)).href)) as { default?: unknown };
       if (typeof mod.default !== 'function') {
@@ -264,22 +320,27 @@ export async function serve(
       return 2;
     }
   } catch (e) {
-    out(`cannot serve ${target}: ${(e as Error).message}`);
+    out(`cannot ${command} ${target}: ${(e as Error).message}`);
     return 2;
   }
-  const id = await registerCallback([host, port], callback, { log });
+  const inspector = command === 'inspect' ? withInspector(callback) : null;
+  const id = await registerCallback([host, port], inspector?.callback ?? callback, { log, ...(inspector ? { onRaw: inspector.onRaw } : {}) });
   const [h, p] = boundAddress(id);
-  out(`serving ${target} on http://${h.includes(':') ? `[${h}]` : h}:${p}/`);
+  const url = `http://${h.includes(':') ? `[${h}]` : h}:${p}/`;
+  if (inspector === null) out(`serving ${target} on ${url}`);
+  else out(`inspecting ${target ?? 'the echo callback'} on ${url} (page: ${url}_inspect/)`);
   await stop();
+  inspector?.close();
   await stopCallback(id);
   return 0;
 }
 
-/* c8 ignore next 8 */
+/* c8 ignore next 9 */
 if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   // `repy-http parse … | head`: a reader that stops early is no error of ours.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => process.exit(e.code === 'EPIPE' ? (process.exitCode as number | undefined) ?? 0 : 1));
   const argv = process.argv.slice(2);
   if (argv[0] === 'serve') void serve(argv.slice(1)).then((code) => { process.exitCode = code; });
+  else if (argv[0] === 'inspect') void inspect(argv.slice(1)).then((code) => { process.exitCode = code; });
   else process.exitCode = main(argv);
 }

@@ -36,6 +36,7 @@ async function child(code: string): Promise<unknown> {
 const SUBPATHS = [
   'certified',
   'idempotency',
+  'inspector',
   'parser',
   'redis',
   'sessions',
@@ -170,6 +171,14 @@ t.test('"repy-http/redis" loads without touching Redis, and reports a missing se
     const err = await m.connectRedis('redis://127.0.0.1:1', { onError: () => {} }).then(() => null, (e) => e);
     console.log(JSON.stringify({ store: typeof m.redisIdempotencyStore, code: err && err.code }));`);
   t.same(out, { store: 'function', code: 'ERR_REDIS' });
+});
+
+t.test('"repy-http/inspector" exports withInspector and finds its page and the compiled parser in the package', async (t) => {
+  const out = await child(`
+    const m = await import('repy-http/inspector');
+    const a = m.loadAssets();
+    console.log(JSON.stringify({ withInspector: typeof m.withInspector, page: a.files.has('index.html') && a.files.has('tryit.js'), parser: a.parserFound && a.files.has('parser/ranges.js') && a.files.has('errors.js') }));`);
+  t.same(out, { withInspector: 'function', page: true, parser: true });
 });
 
 t.test('files outside the exports map are not importable', async (t) => {

@@ -11,7 +11,8 @@
  * - target.ts: request-target forms and Host (RFC 9112 §3.2);
  * - message-parser.ts: input, events, and the message states;
  * - request-parser.ts, response-parser.ts: the two kinds of message;
- * - inspect.ts: whole-buffer helpers for tests and the CLI.
+ * - inspect.ts: whole-buffer helpers for tests and the CLI;
+ * - ranges.ts: what each byte of a message is (for the inspector page).
  *
  * @example
  * import { RequestParser } from 'repy-http/parser';
@@ -26,5 +27,6 @@ export { ResponseParser } from './response-parser.js';
 export { trimOWS } from './text.js';
 export type { ParserOptions, RequestHead, ResponseHead, RawHeader, ParseEvent, TraceStep } from './types.js';
 export { parseMessages, type ParseOutcome, type ParsedMessage, type ParseMessagesOptions } from './inspect.js';
+export { messageRanges, RANGE_RULES, ERROR_RULES, type ByteRange, type RangeKind, type RangesOutcome } from './ranges.js';
 export { DEFAULT_LIMITS, STATUS_REASONS, TOKEN, FIELD_VALUE, TARGET } from './constants.js';
 export { HttpParseError, PARSE_ERRORS, type ParseErrorCode } from '../errors.js';

@@ -17,6 +17,7 @@ import type { ServerOptionsResolved } from './options.js';
 import { ClientGoneError, RequestTimeoutError } from './errors.js';
 import { ResponseWriter } from './writer.js';
 import { accessLine } from './access-log.js';
+import { installTap } from './tap.js';
 
 /** What a connection needs from its registration. */
 export interface ServerContext {
@@ -95,6 +96,10 @@ export class Connection {
       },
     });
     socket.setNoDelay(true);
+    // The raw-traffic tap (options.onRaw), only when asked for: installed
+    // before our own 'data' listener so that a read is reported before the
+    // responses it causes; when off, the read path has not one more check.
+    if (ctx.options.onRaw !== null) installTap(socket, ctx.options.onRaw, (err) => ctx.report(err, null));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('error', () => {

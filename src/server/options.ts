@@ -8,6 +8,7 @@
 import { DEFAULT_LIMITS } from '../parser/constants.js';
 import type { ParserOptions } from '../parser/parser.js';
 import type { RequestDict } from './request.js';
+import type { RawTap } from './tap.js';
 import { inspect } from 'node:util';
 import type { TlsOptions } from 'node:tls';
 import { ValueError } from '../errors.js';
@@ -59,6 +60,16 @@ export interface ServerOptions extends Omit<ParserOptions, 'trace'> {
    * request). Default false: a library prints nothing on success.
    */
   log?: boolean | ((line: string, req: RequestDict | null) => void);
+  /**
+   * A tap on the raw traffic (for the inspector, `repy-http/inspector`, or
+   * a recorder): called synchronously with every read and every write of
+   * every connection, as bytes, and when a connection opens and closes.
+   * Default null: nothing is installed and the read path is unchanged.
+   *
+   * @example
+   * await registerCallback(['127.0.0.1', 0], cb, { onRaw: (t) => t.kind === 'in' && console.log(t.bytes.length) });
+   */
+  onRaw?: RawTap | null;
   /** Requests of one connection waiting for their responses before reading pauses (default 16). */
   maxPipelined?: number;
   /** Buffered, unread request content (bytes) before reading pauses (default 64 KiB). */
@@ -94,8 +105,9 @@ export interface ServerOptions extends Omit<ParserOptions, 'trace'> {
 }
 
 /** Options with every default filled in. */
-export type ServerOptionsResolved = Required<Omit<ServerOptions, 'onError' | 'signal' | 'log' | 'tls'>> & {
+export type ServerOptionsResolved = Required<Omit<ServerOptions, 'onError' | 'signal' | 'log' | 'tls' | 'onRaw'>> & {
   tls: ServerTlsOptions | null;
+  onRaw: RawTap | null;
   onError: ((err: unknown, req: RequestDict | null) => void) | null;
   signal: AbortSignal | null;
   log: ((line: string, req: RequestDict | null) => void) | null;
@@ -146,12 +158,12 @@ export function resolveOptions(options: unknown): ServerOptionsResolved {
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object');
   const o = options as Record<string, unknown>;
-  const out: Record<string, unknown> = { ...SERVER_DEFAULTS, allowBareLF: false, requireHost: true, onError: reportToStderr, signal: null, log: null, tls: null };
+  const out: Record<string, unknown> = { ...SERVER_DEFAULTS, allowBareLF: false, requireHost: true, onError: reportToStderr, signal: null, log: null, tls: null, onRaw: null };
   for (const key of Object.keys(o)) {
     const v = o[key];
     if (v === undefined) continue;
-    if (key === 'onError') {
-      if (v !== null && typeof v !== 'function') throw new TypeError('options.onError must be a function or null');
+    if (key === 'onError' || key === 'onRaw') {
+      if (v !== null && typeof v !== 'function') throw new TypeError(`options.${key} must be a function or null`);
       out[key] = v;
     } else if (key === 'log') {
       if (typeof v !== 'boolean' && typeof v !== 'function') throw new TypeError('options.log must be a boolean or a function');
