@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { JobContext } from '../src/jobs/index.js';
 import { findBinary, run } from './helpers/peers-common.js';
-import { gate, getJson, parseSse, post, serve, until } from './helpers/jobs-common.js';
+import { gate, parseSse, post, serve, until } from './helpers/jobs-common.js';
 
 const curl = findBinary(['curl']);
 const python = findBinary(['python3']);
