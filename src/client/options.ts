@@ -55,6 +55,12 @@ export interface OpenOptions {
   allow?: readonly AllowRule[] | ((target: AllowTarget) => boolean) | null;
   /** A custom name lookup, as `net.connect`'s `lookup` (default `dns.lookup`): to pin names or refuse private addresses. */
   lookup?: LookupFunction | null;
+  /**
+   * Aborts the exchange: connecting, waiting for the head, or reading the
+   * content. The connection is destroyed at once and `open` (or the pending
+   * read) rejects with the signal's `reason`, as `fetch` does.
+   */
+  signal?: AbortSignal | null;
 }
 
 /** The defaults of the numeric client options. */
@@ -80,11 +86,13 @@ export interface Resolved {
   proxy: [string, number] | null;
   allow: ((t: AllowTarget) => boolean) | null;
   lookup: LookupFunction | null;
+  signal: AbortSignal | null;
 }
 
 const OPTION_KEYS = new Set([
   'querydata', 'postdata', 'httpheaders', 'proxy', 'method', 'timeout', 'connectTimeout', 'idleTimeout',
   'totalTimeout', 'maxResponseSize', 'maxHeaderSize', 'followRedirects', 'maxRedirects', 'allow', 'lookup',
+  'signal',
 ]);
 
 /** A timeout value: a non-negative number; 0 and Infinity mean none (returned as Infinity). */
@@ -121,6 +129,7 @@ export function resolveOptions(options: OpenOptions): Resolved {
     proxy: proxyOption(options.proxy),
     allow: allowOption(options.allow),
     lookup: lookupOption(options.lookup),
+    signal: signalOption(options.signal),
   };
 }
 
@@ -134,6 +143,12 @@ function proxyOption(p: unknown): [string, number] | null {
   if (typeof port !== 'number' || !Number.isInteger(port)) throw new TypeError('options.proxy port must be an integer');
   if (port < 1 || port > 65535) throw new ValueError(`options.proxy port must be between 1 and 65535, got ${port}`);
   return [host, port];
+}
+
+function signalOption(s: unknown): AbortSignal | null {
+  if (s === undefined || s === null) return null;
+  if (!(s instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
+  return s;
 }
 
 function lookupOption(l: unknown): LookupFunction | null {
