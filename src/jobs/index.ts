@@ -18,3 +18,5 @@ export {
   type JobResource, type JobResourceOptions, type JobRun, type JobContext,
 } from './resource.js';
 export { memoryStore, TERMINAL_STATES, type JobStore, type JobEvent, type JobState, type MemoryStoreOptions } from './store.js';
+export { runJob, type RunJobOptions, type JobProgress } from './client.js';
+export { JobError, JobCanceledError, type JobErrorCode } from './errors.js';
