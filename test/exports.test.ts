@@ -34,6 +34,7 @@ async function child(code: string): Promise<unknown> {
 
 /** The subpaths besides "." and "./package.json": the parser and one per add-on, each `dist/<name>/index`. */
 const SUBPATHS = [
+  'jobs',
   'parser',
   'sse',
   'static',
@@ -134,6 +135,14 @@ t.test('"repy-http/sse" exports eventStream and the event format', async (t) => 
     const m = await import('repy-http/sse');
     console.log(JSON.stringify({ eventStream: typeof m.eventStream, text: m.formatEvent({ id: 1, data: 'a\\nb' }) }));`);
   t.same(out, { eventStream: 'function', text: 'id: 1\ndata: a\ndata: b\n\n' });
+});
+
+t.test('"repy-http/jobs" exports jobResource, runJob and the memory store', async (t) => {
+  const out = await child(`
+    const m = await import('repy-http/jobs');
+    const e = new m.JobCanceledError('u', null);
+    console.log(JSON.stringify({ jobResource: typeof m.jobResource, runJob: typeof m.runJob, store: typeof m.memoryStore().append, code: e.code }));`);
+  t.same(out, { jobResource: 'function', runJob: 'function', store: 'function', code: 'ERR_JOB_CANCELED' });
 });
 
 t.test('files outside the exports map are not importable', async (t) => {
