@@ -420,3 +420,20 @@ t.test('stopCallback: the resource sees ERR_SERVER_STOPPING, cancels its runs an
   t.same(parseSse(text).map((e) => e.event), ['queued', 'canceled']);
   await s.jobs.stop();
 });
+
+t.test('heartbeat: a quiet stream gets comment lines', async (t) => {
+  const never = gate();
+  const s = await serve(t, { heartbeat: 50, run: () => never.promise });
+  const url = s.base + (await post(s.base, null)).body.id;
+  const res = await open(url, { httpheaders: { Accept: 'text/event-stream' } });
+  let text = '';
+  const reading = (async () => {
+    for await (const c of res) text += c.toString();
+  })();
+  t.ok(await until(() => text.split(': heartbeat').length >= 3), 'two heartbeats');
+  t.same(parseSse(text).map((e) => e.event), ['queued'], 'comments are not events');
+  t.equal((await open(url, { method: 'DELETE' })).statuscode, 202);
+  await reading;
+  t.same(parseSse(text).map((e) => e.event), ['queued', 'canceled']);
+  never.open();
+});
