@@ -6,7 +6,7 @@
 import t from 'tap';
 import { connect } from 'node:net';
 import { open, stopCallback } from '../src/index.js';
-import { jobResource, memoryStore, RUN_FAILED, type JobContext } from '../src/jobs/index.js';
+import { jobResource, memoryStore, RUN_FAILED, type JobContext, type JobStore } from '../src/jobs/index.js';
 import { gate, getJson, parseSse, post, serve, sseAll, until } from './helpers/jobs-common.js';
 
 const ID = /^[A-Za-z0-9_-]{22}$/;
@@ -436,4 +436,38 @@ t.test('heartbeat: a quiet stream gets comment lines', async (t) => {
   await reading;
   t.same(parseSse(text).map((e) => e.event), ['queued', 'canceled']);
   never.open();
+});
+
+t.test('stop() while a POST is in flight: the run never starts', async (t) => {
+  // A store whose create waits: stop() lands between create and start.
+  const inner = memoryStore();
+  const creating = gate();
+  const proceed = gate();
+  const store: JobStore = { ...inner, async create(job, v) { creating.open(); await proceed.promise; return inner.create(job, v); } };
+  let ran = false;
+  const s = await serve(t, { store, run: () => { ran = true; } });
+  const p = post(s.base, 1);
+  await creating.promise;
+  await s.jobs.stop();
+  proceed.open();
+  const r = await p;
+  t.equal(r.status, 503);
+  t.equal(r.body.error, 'stopping');
+  t.equal(inner.size, 1, 'created, then canceled');
+  t.equal(ran, false);
+  t.equal(s.jobs.running, 0);
+
+  // Stopped while the body is arriving.
+  const s2 = await serve(t, { run: () => { ran = true; } });
+  const sock = connect(s2.port, '127.0.0.1');
+  let answer = '';
+  sock.setEncoding('latin1').on('data', (d: string) => (answer += d));
+  sock.write('POST /runs/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\n');
+  await new Promise((r) => setTimeout(r, 100));
+  await s2.jobs.stop();
+  sock.end('null');
+  t.ok(await until(() => answer.includes('\r\n\r\n')));
+  t.match(answer, /^HTTP\/1\.1 503 /);
+  t.equal(ran, false);
+  sock.destroy();
 });

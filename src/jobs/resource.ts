@@ -185,6 +185,19 @@ function withNotices(events: readonly JobEvent[], since: number): { list: Array<
   return { list, last };
 }
 
+/**
+ * An event's `data:` text, made once per event rather than once per
+ * watcher: one run fanned out to a thousand streams would otherwise
+ * serialize each value a thousand times. Keyed weakly by the event object,
+ * so the cache lives as long as the store keeps the event.
+ */
+const dataText = new WeakMap<object, string>();
+function dataOf(e: { value: unknown }): string {
+  let text = dataText.get(e);
+  if (text === undefined) dataText.set(e, (text = JSON.stringify(e.value)));
+  return text;
+}
+
 function problem(status: number, error: string, message: string, headers: Record<string, string> = {}): ResponseDict {
   const r = json({ error, message }, status);
   return { ...r, headers: { ...r.headers, 'Cache-Control': 'no-store', ...headers } };
@@ -320,6 +333,11 @@ export function jobResource(options: JobResourceOptions): JobResource {
       if ((await store.create(job, null)) === null) {
         return problem(503, 'full', 'too many runs are kept; retry later', { 'Retry-After': '1' });
       }
+      if (stopped) {
+        // stop() ran while the store created it: it must not start now.
+        if ((await store.cancel(job, { reason: 'the server is stopping' })) !== null) finished(job);
+        return problem(503, 'stopping', 'the job resource is stopping', { 'Retry-After': '5' });
+      }
       started = true;
       start(job, args).catch((e: unknown) => report(e, job));
       const location = prefix + job;
@@ -348,7 +366,7 @@ export function jobResource(options: JobResourceOptions): JobResource {
       const { list, last: to } = withNotices(events, last);
       last = to;
       for (const e of list) {
-        void s!.send({ id: e.id, event: e.state, data: JSON.stringify(e.value) });
+        void s!.send({ id: e.id, event: e.state, data: dataOf(e) });
         if (TERMINAL_STATES.has(e.state as JobState)) s!.close();
       }
     };
