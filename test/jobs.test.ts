@@ -471,3 +471,26 @@ t.test('stop() while a POST is in flight: the run never starts', async (t) => {
   t.equal(ran, false);
   sock.destroy();
 });
+
+t.test('a failing store: a 500 for the request, onError for what runs in the background', async (t) => {
+  const inner = memoryStore();
+  let failing = false;
+  const down = async (): Promise<never> => { throw new Error('store down'); };
+  const store: JobStore = {
+    ...inner,
+    read: (job, since) => (failing ? down() : inner.read(job, since)),
+    cancel: (job, v) => (failing ? down() : inner.cancel(job, v)),
+    expire: (job, ms) => (failing ? down() : inner.expire(job, ms)),
+  };
+  const never = gate();
+  const s = await serve(t, { store, run: async (a) => (a === 'hang' ? never.promise : 'quick') });
+  const hung = s.base + (await post(s.base, 'hang')).body.id;
+  failing = true;
+  t.equal((await open(hung, { httpheaders: { Accept: 'text/event-stream' } })).statuscode, 500, 'SSE');
+  t.equal((await open(`${hung}?wait=0`)).statuscode, 500, 'JSON');
+  t.equal((await open(hung, { method: 'DELETE' })).statuscode, 500, 'DELETE');
+  await s.jobs.stop(); // its cancel fails: reported, and the run is aborted anyway
+  t.match(s.errors.map((e) => (e.err as Error).message), ['store down']);
+  never.open();
+  await inner.close();
+});

@@ -370,7 +370,15 @@ export function jobResource(options: JobResourceOptions): JobResource {
         if (TERMINAL_STATES.has(e.state as JobState)) s!.close();
       }
     };
-    const unsubscribe = await store.subscribe(job, (e) => (s === null ? pending.push(e) : deliver([e])));
+    const unsubscribe = await store.subscribe(job, (e) => {
+      if (s === null) pending.push(e);
+      else if (e.id === last + 1) {
+        // The live case, once per watcher per event: no list to build.
+        last = e.id;
+        void s.send({ id: e.id, event: e.state, data: dataOf(e) });
+        if (TERMINAL_STATES.has(e.state)) s.close();
+      } else deliver([e]);
+    });
     let backlog: JobEvent[] | null;
     try {
       backlog = await store.read(job, since);
