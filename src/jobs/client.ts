@@ -44,7 +44,12 @@ export interface RunJobOptions {
   retry?: number;
   /** Reconnections in a row without an event before giving up with the connection error (default 5). */
   maxReconnects?: number;
-  /** Milliseconds for each connect and each silence (the client's `timeout`; default: the client's defaults). */
+  /**
+   * Milliseconds for each connect and each silence (the client's `timeout`;
+   * default: the client's defaults). On the stream, keep it above the
+   * server's heartbeat (15 s by default): a longer silence is taken for a
+   * dead connection, which is reopened.
+   */
   timeout?: number;
 }
 
