@@ -494,3 +494,39 @@ t.test('a failing store: a 500 for the request, onError for what runs in the bac
   never.open();
   await inner.close();
 });
+
+t.test('a watcher that stops reading is cut off; the run goes on', async (t) => {
+  const serverErrors: unknown[] = [];
+  const big = 'x'.repeat(10 * 1024);
+  const go = gate();
+  let enough = false;
+  let sent = 0;
+  const s = await serve(t, {
+    maxEvents: 50,
+    run: async (_a, job) => {
+      await go.promise;
+      // Up to 100 MB, more than any socket buffers hold, until the test has seen the cut.
+      for (; sent < 10_000 && !enough; sent++) {
+        await job.progress(big);
+        if (sent % 20 === 0) await new Promise((r) => setImmediate(r));
+      }
+      return 'done';
+    },
+  }, { onError: (e) => serverErrors.push(e), writeTimeout: 500 });
+  const { body: created } = await post(s.base, null);
+  // A client that sends the request and never reads: the socket's buffers fill, then the stream's queue.
+  const sock = connect(s.port, '127.0.0.1');
+  sock.on('error', () => {});
+  sock.pause();
+  sock.write(`GET /runs/${created.id} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`);
+  t.ok(await until(() => s.jobs.watchers === 1), 'watching');
+  go.open();
+  t.ok(await until(() => s.jobs.watchers === 0, 20_000), 'the stalled stream stopped following the run');
+  enough = true;
+  t.ok(sent < 2000, `cut after ${sent} events of 10 KiB: the socket's buffers plus maxQueue, not all of them`);
+  // The connection itself lingers until the server's writeTimeout cuts it.
+  t.ok(await until(() => serverErrors.length > 0, 10_000), 'the server reported it');
+  t.ok(await until(() => s.jobs.running === 0), 'the run went on to its end');
+  t.equal(((await getJson(`${s.base}${created.id}?wait=0`)).body as Array<{ state: string }>).at(-1)!.state, 'success');
+  sock.destroy();
+});

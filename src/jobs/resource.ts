@@ -87,7 +87,7 @@ export interface JobResource {
   stop(): Promise<void>;
   /** Runs of this process whose function has not returned yet (canceled ones included until they do). */
   readonly running: number;
-  /** Open event streams and long polls. */
+  /** Event streams and long polls following a run now (a stream stops following after its terminal event). */
   readonly watchers: number;
   /** True once `stop()` was called (or the server was seen stopping). */
   readonly stopped: boolean;
@@ -361,6 +361,7 @@ export function jobResource(options: JobResourceOptions): JobResource {
     // what both deliver is sent once (ids only grow).
     const pending: JobEvent[] = [];
     let s: EventStream | null = null;
+    const end = (): void => s?.close();
     let last = since;
     const deliver = (events: readonly JobEvent[]): void => {
       const { list, last: to } = withNotices(events, last);
@@ -369,6 +370,7 @@ export function jobResource(options: JobResourceOptions): JobResource {
         void s!.send({ id: e.id, event: e.state, data: dataOf(e) });
         if (TERMINAL_STATES.has(e.state as JobState)) s!.close();
       }
+      if (s!.isClosed) release();
     };
     const unsubscribe = await store.subscribe(job, (e) => {
       if (s === null) pending.push(e);
@@ -377,8 +379,22 @@ export function jobResource(options: JobResourceOptions): JobResource {
         last = e.id;
         void s.send({ id: e.id, event: e.state, data: dataOf(e) });
         if (TERMINAL_STATES.has(e.state)) s.close();
+        if (s.isClosed) release();
       } else deliver([e]);
     });
+    /**
+     * The stream takes no more events: ended after the terminal event, or
+     * cut because its reader fell `maxQueue` bytes behind (its connection
+     * lingers until the server's writeTimeout, but nothing more is queued).
+     * Stop following the run now.
+     */
+    let released = false;
+    function release(): void {
+      if (released) return;
+      released = true;
+      unsubscribe();
+      watchers.delete(end);
+    }
     let backlog: JobEvent[] | null;
     try {
       backlog = await store.read(job, since);
@@ -392,12 +408,8 @@ export function jobResource(options: JobResourceOptions): JobResource {
     }
     watchServerStop(req);
     s = eventStream(req, { heartbeat });
-    const end = (): void => s!.close();
     watchers.add(end);
-    void s.closed.then(() => {
-      unsubscribe();
-      watchers.delete(end);
-    });
+    void s.closed.then(release);
     deliver(backlog);
     deliver(pending);
     // A resume from the terminal event or beyond: nothing more will come.
