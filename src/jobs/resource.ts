@@ -93,7 +93,14 @@ export interface JobResource {
   readonly stopped: boolean;
 }
 
-/** The `value` of the `error` event: the client learns that the run failed, not why (that goes to `onError`). */
+/**
+ * The `value` of the `error` event: the client learns that the run failed,
+ * not why (that goes to `onError`).
+ *
+ * @example
+ * // data of the last event of a run that threw:
+ * JSON.stringify(RUN_FAILED) // '{"message":"the run failed"}'
+ */
 export const RUN_FAILED = Object.freeze({ message: 'the run failed' });
 
 const DEFAULTS = { prefix: '/', ttl: 600_000, maxJobs: 100, maxEvents: 1000, bodyLimit: 1024 * 1024, heartbeat: 15_000 };

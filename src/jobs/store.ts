@@ -28,7 +28,13 @@
 /** The state an event reports. `queued` is first; `running` repeats; the last three are terminal. */
 export type JobState = 'queued' | 'running' | 'success' | 'error' | 'canceled';
 
-/** The terminal states: exactly one of them ends every run. */
+/**
+ * The terminal states: exactly one of them ends every run.
+ *
+ * @example
+ * const events = await store.read(id, 0);
+ * const finished = events !== null && TERMINAL_STATES.has(events.at(-1).state);
+ */
 export const TERMINAL_STATES: ReadonlySet<JobState> = new Set<JobState>(['success', 'error', 'canceled']);
 
 /** One event of a run: its rank (1, 2, 3… per run), its state, and a JSON value. */
