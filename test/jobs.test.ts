@@ -82,6 +82,9 @@ t.test('options are checked', async (t) => {
   t.throws(() => jobResource({ run: () => 1, ttl: -1 }), TypeError);
   t.throws(() => jobResource({ run: () => 1, ttl: 1.5 }), TypeError);
   t.throws(() => jobResource({ run: () => 1, onError: 'x' as never }), TypeError);
+  t.throws(() => jobResource({ run: () => 1, bodyLimit: Infinity }), TypeError);
+  t.throws(() => jobResource({ run: () => 1, heartbeat: Infinity }), TypeError);
+  t.doesNotThrow(() => jobResource({ run: () => 1, ttl: Infinity, maxJobs: Infinity, maxEvents: Infinity }));
   t.throws(() => memoryStore({ maxRuns: 0 }), TypeError);
 });
 
@@ -529,4 +532,17 @@ t.test('a watcher that stops reading is cut off; the run goes on', async (t) => 
   t.ok(await until(() => s.jobs.running === 0), 'the run went on to its end');
   t.equal(((await getJson(`${s.base}${created.id}?wait=0`)).body as Array<{ state: string }>).at(-1)!.state, 'success');
   sock.destroy();
+});
+
+t.test('ttl: Infinity keeps finished runs; a long ttl never fires early', async (t) => {
+  const store = memoryStore();
+  t.teardown(() => store.close());
+  const s = await serve(t, { store, ttl: Infinity, run: () => 'x' });
+  const url = s.base + (await post(s.base, null)).body.id;
+  t.equal((await sseAll(url)).events.at(-1)!.event, 'success');
+  await store.create('long', null);
+  await store.expire('long', 30 * 24 * 3600 * 1000); // past Node's longest timer: no overflow warning, no early reap
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal((await getJson(`${url}?wait=0`)).status, 200);
+  t.not(await store.read('long', 0), null);
 });

@@ -114,10 +114,11 @@ function reportToStderr(err: unknown, job: string | null): void {
   console.error(`repy-http/jobs: ${job === null ? '' : `run ${job}: `}`, err);
 }
 
-function checkCount(name: string, v: unknown, fallback: number, min: number): number {
+/** An integer option, at least `min`; `Infinity` only where `unbounded` (no limit makes sense there). */
+function checkCount(name: string, v: unknown, fallback: number, min: number, unbounded = true): number {
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !(v >= min) || (!Number.isSafeInteger(v) && v !== Infinity)) {
-    throw new TypeError(`jobResource: options.${name} must be an integer >= ${min}`);
+  if (typeof v !== 'number' || !(v >= min) || (!Number.isSafeInteger(v) && !(unbounded && v === Infinity))) {
+    throw new TypeError(`jobResource: options.${name} must be an integer >= ${min}${unbounded ? ' (or Infinity)' : ''}`);
   }
   return v;
 }
@@ -253,8 +254,8 @@ export function jobResource(options: JobResourceOptions): JobResource {
   const ttl = checkCount('ttl', options.ttl, DEFAULTS.ttl, 0);
   const maxJobs = checkCount('maxJobs', options.maxJobs, DEFAULTS.maxJobs, 1);
   const maxEvents = checkCount('maxEvents', options.maxEvents, DEFAULTS.maxEvents, 3);
-  const bodyLimit = checkCount('bodyLimit', options.bodyLimit, DEFAULTS.bodyLimit, 0);
-  const heartbeat = checkCount('heartbeat', options.heartbeat, DEFAULTS.heartbeat, 0);
+  const bodyLimit = checkCount('bodyLimit', options.bodyLimit, DEFAULTS.bodyLimit, 0, false);
+  const heartbeat = checkCount('heartbeat', options.heartbeat, DEFAULTS.heartbeat, 0, false);
   const onError = options.onError === undefined ? reportToStderr : options.onError;
   if (onError !== null && typeof onError !== 'function') throw new TypeError('jobResource: options.onError must be a function or null');
   const ownStore = options.store === undefined;
@@ -291,9 +292,14 @@ export function jobResource(options: JobResourceOptions): JobResource {
     try {
       // Cancellation arrives as an event, from this process or another one
       // (a DELETE served elsewhere, with a shared store): abort where it runs.
+      const cancel = (): void => {
+        if (!settled) controller.abort(new DOMException('the run was canceled', 'AbortError'));
+      };
       unsubscribe = await store.subscribe(job, (e) => {
-        if (e.state === 'canceled' && !settled) controller.abort(new DOMException('the run was canceled', 'AbortError'));
+        if (e.state === 'canceled') cancel();
       });
+      // A cancel stored before the subscription took (another process's DELETE): seen here.
+      if ((await store.read(job, 1))?.some((e) => e.state === 'canceled') === true) cancel();
       const context: JobContext = {
         id: job,
         signal: controller.signal,

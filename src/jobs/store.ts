@@ -90,7 +90,7 @@ export interface JobStore {
    * ended: 409), or `null` (unknown: 404).
    */
   cancel(job: string, value: unknown): Promise<JobEvent | 'finished' | null>;
-  /** Forgets `job` (its events, and it answers 404) `ms` milliseconds from now. */
+  /** Forgets `job` (its events, and it answers 404) `ms` milliseconds from now; `Infinity`: never. */
   expire(job: string, ms: number): Promise<void>;
   /** Releases timers and connections. The resource calls it on `stop()` only for the store it made itself. */
   close?(): Promise<void>;
@@ -176,7 +176,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): JobStore & { read
     if (closed || timer !== null) return;
     const first = deadlines.values().next();
     if (first.done === true) return;
-    timer = setTimeout(reap, Math.max(0, first.value - Date.now()));
+    // Node's timers hold at most 2^31 - 1 ms; a later deadline is checked again then.
+    timer = setTimeout(reap, Math.min(Math.max(0, first.value - Date.now()), 0x7fffffff));
     timer.unref();
   }
 
@@ -226,6 +227,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): JobStore & { read
     async expire(job, ms) {
       if (!runs.has(job)) return;
       deadlines.delete(job);
+      if (ms === Infinity) return; // kept for good (a ttl of Infinity)
       deadlines.set(job, Date.now() + ms);
       schedule();
     },
