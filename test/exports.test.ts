@@ -37,6 +37,7 @@ const SUBPATHS = [
   'certified',
   'idempotency',
   'inspector',
+  'jobs',
   'parser',
   'redis',
   'sessions',
@@ -179,6 +180,14 @@ t.test('"repy-http/inspector" exports withInspector and finds its page and the c
     const a = m.loadAssets();
     console.log(JSON.stringify({ withInspector: typeof m.withInspector, page: a.files.has('index.html') && a.files.has('tryit.js'), parser: a.parserFound && a.files.has('parser/ranges.js') && a.files.has('errors.js') }));`);
   t.same(out, { withInspector: 'function', page: true, parser: true });
+});
+
+t.test('"repy-http/jobs" exports jobResource, runJob and the memory store', async (t) => {
+  const out = await child(`
+    const m = await import('repy-http/jobs');
+    const e = new m.JobCanceledError('u', null);
+    console.log(JSON.stringify({ jobResource: typeof m.jobResource, runJob: typeof m.runJob, store: typeof m.memoryStore().append, code: e.code }));`);
+  t.same(out, { jobResource: 'function', runJob: 'function', store: 'function', code: 'ERR_JOB_CANCELED' });
 });
 
 t.test('files outside the exports map are not importable', async (t) => {

@@ -69,6 +69,12 @@ export interface OpenOptions {
   key?: PemInput | null;
   /** Follow a redirect from https: to http: (default false: refused with `ERR_REDIRECT_DOWNGRADE`). */
   allowDowngrade?: boolean;
+  /**
+   * Aborts the exchange: connecting, waiting for the head, or reading the
+   * content. The connection is destroyed at once and `open` (or the pending
+   * read) rejects with the signal's `reason`, as `fetch` does.
+   */
+  signal?: AbortSignal | null;
 }
 
 /** PEM text or bytes, or a list of them (several CA certificates). */
@@ -108,12 +114,14 @@ export interface Resolved {
   lookup: LookupFunction | null;
   tls: TlsSettings;
   allowDowngrade: boolean;
+  signal: AbortSignal | null;
 }
 
 const OPTION_KEYS = new Set([
   'querydata', 'postdata', 'httpheaders', 'proxy', 'method', 'timeout', 'connectTimeout', 'idleTimeout',
   'totalTimeout', 'maxResponseSize', 'maxHeaderSize', 'followRedirects', 'maxRedirects', 'allow', 'lookup',
   'ca', 'rejectUnauthorized', 'servername', 'cert', 'key', 'allowDowngrade',
+  'signal',
 ]);
 
 /** A timeout value: a non-negative number; 0 and Infinity mean none (returned as Infinity). */
@@ -158,6 +166,7 @@ export function resolveOptions(options: OpenOptions): Resolved {
     proxy: proxyOption(options.proxy),
     allow: allowOption(options.allow),
     lookup: lookupOption(options.lookup),
+    signal: signalOption(options.signal),
   };
 }
 
@@ -199,6 +208,12 @@ function proxyOption(p: unknown): [string, number] | null {
   if (typeof port !== 'number' || !Number.isInteger(port)) throw new TypeError('options.proxy port must be an integer');
   if (port < 1 || port > 65535) throw new ValueError(`options.proxy port must be between 1 and 65535, got ${port}`);
   return [host, port];
+}
+
+function signalOption(s: unknown): AbortSignal | null {
+  if (s === undefined || s === null) return null;
+  if (!(s instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
+  return s;
 }
 
 function lookupOption(l: unknown): LookupFunction | null {

@@ -69,6 +69,7 @@ class Exchange {
   private connectTimer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private totalTimer: NodeJS.Timeout | null = null;
+  private readonly onAbort = (): void => this.fail(this.o.signal!.reason as Error);
   private resolveHead!: (head: ResponseHead) => void;
   private rejectHead!: (err: Error) => void;
 
@@ -88,6 +89,14 @@ class Exchange {
       this.resolveHead = resolve;
       this.rejectHead = reject;
     });
+    const signal = this.o.signal;
+    if (signal !== null) {
+      if (signal.aborted) {
+        this.fail(signal.reason as Error);
+        return headPromise;
+      }
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
     const left = this.deadline - Date.now();
     // Node's timers hold at most 2^31-1 ms (a longer delay fires at once): beyond that, no deadline.
     if (left <= MAX_TIMER) {
@@ -271,6 +280,7 @@ class Exchange {
 
   private cleanup(): void {
     this.finished = true;
+    this.o.signal?.removeEventListener('abort', this.onAbort);
     this.clearIdle();
     if (this.connectTimer !== null) clearTimeout(this.connectTimer);
     if (this.totalTimer !== null) clearTimeout(this.totalTimer);

@@ -15,10 +15,10 @@
  * @module
  */
 
-import { RepyHttpError } from '../errors.js';
 import type { RequestDict } from '../server/request.js';
 import type { ResponseDict } from '../server/response.js';
 import { header } from '../server/helpers.js';
+import { SseError } from './errors.js';
 import { checkRetry, formatComment, formatEvent, type SseEvent } from './format.js';
 
 /** The options of {@link eventStream}. */
@@ -65,11 +65,6 @@ export interface EventStream {
   readonly isClosed: boolean;
   /** Bytes queued and not yet handed to the socket. */
   readonly queuedBytes: number;
-}
-
-/** The error that ends a stream whose reader fell more than `maxQueue` bytes behind. */
-export class SseError extends RepyHttpError {
-  override name = 'SseError';
 }
 
 const DEFAULTS = { heartbeat: 15_000, highWaterMark: 64 * 1024, maxQueue: 1024 * 1024 };
