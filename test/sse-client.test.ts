@@ -211,6 +211,17 @@ t.test('events(): abort and break close the socket promptly', async (t) => {
   await sleep(50);
   ac3.abort();
   t.same(await within(p3, 1000), { done: true, value: undefined });
+  // return() while a next() is pending (the loop's owner gives up from elsewhere) ends it too.
+  const it5 = events(`http://127.0.0.1:${silent.port}/`);
+  const p5 = it5.next();
+  await sleep(50);
+  t.same(await within(it5.return!(), 1000, 'return'), { done: true, value: undefined });
+  t.same(await within(p5, 1000), { done: true, value: undefined });
+  t.same(await it5.next(), { done: true, value: undefined }, 'finished for good');
+  const it6 = events(`http://127.0.0.1:${silent.port}/`);
+  const p6 = it6.next();
+  await t.rejects(it6.throw!(new Error('boom')), { message: 'boom' });
+  t.same(await within(p6, 1000), { done: true, value: undefined });
   const ac4 = new AbortController();
   ac4.abort();
   t.same(await events(`http://127.0.0.1:${dead}/`, { signal: ac4.signal }).next(), { done: true, value: undefined });

@@ -9,7 +9,7 @@
  * the next pull, so a fast producer costs one write per drain, not one
  * per event. The queue is bounded: `send` resolves at once while it holds
  * less than `highWaterMark` bytes and waits otherwise (backpressure), and
- * an event that would take it past `maxQueue` closes the stream: a reader
+ * an event sent while `maxQueue` bytes wait closes the stream: a reader
  * that stopped reading cannot make the server buffer without bound.
  *
  * @module
@@ -18,6 +18,7 @@
 import type { RequestDict } from '../server/request.js';
 import type { ResponseDict } from '../server/response.js';
 import { header } from '../server/helpers.js';
+import { STREAM_ABORT } from '../server/response.js';
 import { SseError } from './errors.js';
 import { checkRetry, formatComment, formatEvent, type SseEvent } from './format.js';
 
@@ -35,9 +36,11 @@ export interface EventStreamOptions {
   /** Queued bytes under which `send` resolves at once (default 64 KiB). */
   highWaterMark?: number;
   /**
-   * Queued bytes past which the stream is closed (default 1 MiB): the
-   * client is not reading. The connection is then cut and the error
-   * reported to the server's `onError` (code `ERR_SSE_QUEUE_FULL`).
+   * Queued bytes at which the stream is closed (default 1 MiB): an event
+   * sent while this much waits means the client is not reading. The
+   * connection is then cut and the error reported to the server's
+   * `onError` (code `ERR_SSE_QUEUE_FULL`). A stream holds at most this
+   * plus one event.
    */
   maxQueue?: number;
   /** Extra response header fields (e.g. CORS), added to the defaults. */
@@ -68,6 +71,10 @@ export interface EventStream {
 }
 
 const DEFAULTS = { heartbeat: 15_000, highWaterMark: 64 * 1024, maxQueue: 1024 * 1024 };
+/** Node's timers hold at most this many ms; a longer delay fires at once. */
+const MAX_TIMER = 0x7fffffff;
+/** The fields eventStream sets; `headers` may replace the last two, not the type. */
+const OWN_FIELDS = new Set(['content-type', 'cache-control', 'x-accel-buffering']);
 
 function nonNegative(name: string, v: unknown, fallback: number): number {
   if (v === undefined) return fallback;
@@ -102,7 +109,10 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
   if (req === null || typeof req !== 'object' || typeof req.setTimeout !== 'function') {
     throw new TypeError('eventStream(req): req must be a request dictionary');
   }
-  const heartbeat = nonNegative('heartbeat', options.heartbeat, DEFAULTS.heartbeat);
+  const beat = nonNegative('heartbeat', options.heartbeat, DEFAULTS.heartbeat);
+  // Infinity (or beyond what a timer holds) means none, like 0.
+  const heartbeat = beat > MAX_TIMER ? 0 : beat;
+  const headers = responseHeaders(options.headers);
   const highWaterMark = nonNegative('highWaterMark', options.highWaterMark, DEFAULTS.highWaterMark);
   const maxQueue = nonNegative('maxQueue', options.maxQueue, DEFAULTS.maxQueue);
   const prelude = (options.retry !== undefined ? `retry: ${checkRetry(options.retry)}\n` : '') + ': stream open\n\n';
@@ -113,10 +123,12 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
   let failure: SseError | null = null; // set on overflow: the next pull throws it
   let finished = false; // the iterator is done: nothing will be pulled again
   let pull: ((r: IteratorResult<Buffer>) => void) | null = null;
-  let pullFail: ((err: unknown) => void) | null = null;
   let waiters: Array<(ok: boolean) => void> = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
   let lastWrite = Date.now();
+  // Aborted on overflow: the writer may be waiting for the socket to drain
+  // (the client stopped reading), when no pull can carry the error.
+  const overflow = new AbortController();
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
 
@@ -138,7 +150,7 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
     wake(false);
     if (pull !== null) {
       const p = pull;
-      pull = pullFail = null;
+      pull = null;
       p({ done: true, value: undefined });
     }
     resolveClosed();
@@ -182,7 +194,11 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
   function enqueue(text: string): Promise<boolean> {
     if (ended) return Promise.resolve(false);
     const size = Buffer.byteLength(text);
-    if (queued + size > maxQueue) {
+    // Refused once what waits already reaches maxQueue: the reader is that
+    // far behind. An event is judged by what waits before it, not by its own
+    // size, so one large event never closes a stream whose reader keeps up;
+    // the bound per stream is maxQueue plus the largest event.
+    if (queued >= maxQueue && queued > 0) {
       // The reader is this far behind: stop here. The queued events are
       // dropped now (that is the memory bound); the next pull reports it.
       failure = new SseError('ERR_SSE_QUEUE_FULL', `the client fell more than ${maxQueue} bytes behind (maxQueue); the event stream was closed`);
@@ -190,25 +206,22 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
       queue = [];
       queued = 0;
       wake(false);
-      if (pullFail !== null) {
-        const f = pullFail;
-        pull = pullFail = null;
-        f(failure);
-      }
+      // (No pull can be pending: a pending pull means an empty queue.)
+      overflow.abort(failure);
       return Promise.resolve(false);
     }
     queue.push(text);
     queued += size;
     if (pull !== null) {
       const p = pull;
-      pull = pullFail = null;
+      pull = null;
       p({ done: false, value: take() });
     }
     if (queued < highWaterMark) return Promise.resolve(true);
     return new Promise((resolve) => waiters.push(resolve));
   }
 
-  const iterator: AsyncIterableIterator<Buffer> = {
+  const iterator: AsyncIterableIterator<Buffer> & { destroy(): void; [STREAM_ABORT]: AbortSignal } = {
     next(): Promise<IteratorResult<Buffer>> {
       startHeartbeat();
       if (queued > 0) return Promise.resolve({ done: false, value: take() });
@@ -221,12 +234,8 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
         finish();
         return Promise.resolve({ done: true, value: undefined });
       }
-      return new Promise((resolve, reject) => {
+      return new Promise((resolve) => {
         pull = resolve;
-        pullFail = (err) => {
-          finish();
-          reject(err);
-        };
       });
     },
     return(): Promise<IteratorResult<Buffer>> {
@@ -237,16 +246,17 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
     [Symbol.asyncIterator]() {
       return this;
     },
+    // The server calls destroy() once the response is written or abandoned,
+    // also when it never pulled (a HEAD request): the stream is over.
+    destroy(): void {
+      finish();
+    },
+    [STREAM_ABORT]: overflow.signal,
   };
 
   const response: ResponseDict = {
     statuscode: 200,
-    headers: {
-      ...options.headers,
-      'Content-Type': 'text/event-stream',
-      'Cache-Control': 'no-cache',
-      'X-Accel-Buffering': 'no',
-    },
+    headers,
     message: iterator,
   };
   if (signal.aborted) finish();
@@ -268,6 +278,27 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
       return queued;
     },
   };
+}
+
+/**
+ * The response's fields: the type, `Cache-Control: no-cache` (no cache may
+ * keep a live stream) and `X-Accel-Buffering: no` (nginx then passes each
+ * event on at once instead of buffering the response), then the caller's.
+ * A caller's `Cache-Control` or `X-Accel-Buffering` replaces the default
+ * whatever its case; a `Content-Type` is refused (the stream is
+ * `text/event-stream` or it is not a stream).
+ */
+function responseHeaders(extra: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' };
+  if (extra === undefined) return out;
+  if (extra === null || typeof extra !== 'object') throw new TypeError('eventStream: options.headers must be an object');
+  for (const [name, value] of Object.entries(extra)) {
+    const lower = name.toLowerCase();
+    if (lower === 'content-type') throw new TypeError('eventStream: options.headers cannot set Content-Type (it is text/event-stream)');
+    if (OWN_FIELDS.has(lower)) for (const k of Object.keys(out)) if (k.toLowerCase() === lower) delete out[k];
+    out[name] = value;
+  }
+  return out;
 }
 
 /**
