@@ -8,7 +8,7 @@ import { getEventListeners } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { registerCallback, stopCallback, boundAddress } from '../src/index.js';
 import type { RequestDict } from '../src/server/request.js';
-import { eventStream, events, EventStreamParser, formatComment, formatEvent, lastEventId, type EventStream, type SseEvent, type SseMessage } from '../src/sse/index.js';
+import { eventStream, events, EventStreamParser, formatComment, formatEvent, lastEventId, prepareEvent, type EventStream, type SseEvent, type SseMessage } from '../src/sse/index.js';
 import { sleep, within } from './helpers/client-servers.js';
 
 /** Parses `bytes` in two pieces cut at `at` (or whole). */
@@ -361,4 +361,25 @@ t.test('send waits at highWaterMark and resumes when the socket drains', async (
   c.sock.resume();
   t.equal(await within(waited!, 5000, 'send resumes'), true);
   c.sock.destroy();
+});
+
+t.test('prepareEvent: formatted once, sent to many streams as is', async (t) => {
+  const streams: EventStream[] = [];
+  const { port } = await sseServer(t, (s) => streams.push(s), { heartbeat: 0 });
+  const a = rawClient(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  const b = rawClient(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  await until(() => streams.length === 2);
+  const ready = prepareEvent({ id: 3, event: 'e', data: 'ü\nx' });
+  t.ok(Object.isFrozen(ready));
+  t.equal(ready.bytes, Buffer.byteLength(ready.text));
+  for (const s of streams) t.equal(await s.send(ready), true);
+  // A look-alike object is not trusted as prepared: it is an ordinary event (here: empty).
+  for (const s of streams) await s.send({ text: 'data: forged\n\n', bytes: 14 } as never);
+  for (const s of streams) s.close();
+  await until(() => a.data().endsWith('0\r\n\r\n') && b.data().endsWith('0\r\n\r\n'));
+  for (const c of [a, b]) {
+    t.match(c.data(), 'id: 3\nevent: e\ndata: ü\ndata: x\n\n');
+    t.notMatch(c.data(), /forged/);
+  }
+  t.throws(() => prepareEvent({ id: 'a\nb' }), TypeError);
 });

@@ -20,7 +20,7 @@ import type { ResponseDict } from '../server/response.js';
 import { header } from '../server/helpers.js';
 import { STREAM_ABORT } from '../server/response.js';
 import { SseError } from './errors.js';
-import { checkRetry, formatComment, formatEvent, type SseEvent } from './format.js';
+import { checkRetry, formatComment, formatEvent, isPrepared, type PreparedEvent, type SseEvent } from './format.js';
 
 /** The options of {@link eventStream}. */
 export interface EventStreamOptions {
@@ -55,9 +55,10 @@ export interface EventStream {
    * Queues one event. Resolves with `true` once the queue is below
    * `highWaterMark` again (at once, usually), or `false` when the stream
    * is closed and the event was dropped. Throws `TypeError` for an event
-   * that cannot be written (see `formatEvent`).
+   * that cannot be written (see `formatEvent`). An event from
+   * `prepareEvent` is queued as it is (formatted once for many streams).
    */
-  send(event: SseEvent): Promise<boolean>;
+  send(event: SseEvent | PreparedEvent): Promise<boolean>;
   /** Queues a comment line (ignored by clients); same result as `send`. */
   comment(text: string): Promise<boolean>;
   /** Ends the stream after what is queued (the response ends cleanly). Idempotent. */
@@ -71,6 +72,9 @@ export interface EventStream {
 }
 
 const DEFAULTS = { heartbeat: 15_000, highWaterMark: 64 * 1024, maxQueue: 1024 * 1024 };
+// One settled promise each, shared: a fan-out calls send once per watcher per event.
+const SENT = Promise.resolve(true);
+const DROPPED = Promise.resolve(false);
 /** Node's timers hold at most this many ms; a longer delay fires at once. */
 const MAX_TIMER = 0x7fffffff;
 /** The fields eventStream sets; `headers` may replace the last two, not the type. */
@@ -191,9 +195,8 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
     timer.unref?.();
   }
 
-  function enqueue(text: string): Promise<boolean> {
-    if (ended) return Promise.resolve(false);
-    const size = Buffer.byteLength(text);
+  function enqueue(text: string, size = Buffer.byteLength(text)): Promise<boolean> {
+    if (ended) return DROPPED;
     // Refused once what waits already reaches maxQueue: the reader is that
     // far behind. An event is judged by what waits before it, not by its own
     // size, so one large event never closes a stream whose reader keeps up;
@@ -208,7 +211,7 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
       wake(false);
       // (No pull can be pending: a pending pull means an empty queue.)
       overflow.abort(failure);
-      return Promise.resolve(false);
+      return DROPPED;
     }
     queue.push(text);
     queued += size;
@@ -217,7 +220,7 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
       pull = null;
       p({ done: false, value: take() });
     }
-    if (queued < highWaterMark) return Promise.resolve(true);
+    if (queued < highWaterMark) return SENT;
     return new Promise((resolve) => waiters.push(resolve));
   }
 
@@ -263,7 +266,7 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
 
   return {
     response,
-    send: (event) => enqueue(formatEvent(event)),
+    send: (event) => (isPrepared(event) ? enqueue(event.text, event.bytes) : enqueue(formatEvent(event))),
     comment: (text) => enqueue(formatComment(text)),
     close(): void {
       if (ended) return;
