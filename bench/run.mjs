@@ -2,7 +2,7 @@
 // `npm run bench:smoke` (every benchmark briefly, for CI: prints, asserts
 // nothing). Both build dist/ first; the servers run from dist/.
 //
-//   node bench/run.mjs [--smoke] [--rounds N] [keepalive] [pipelined] [parser] [upload] [idle]
+//   node bench/run.mjs [--smoke] [--rounds N] [keepalive] [pipelined] [parser] [upload] [idle] [sse]
 //
 // Each benchmark prints a table of medians over its rounds (contenders
 // alternating A B C A B C ...), the ratios beside issue #5's targets, and
@@ -15,8 +15,9 @@ import { BENCH_DIR, environment, fmt, LOADGEN, pinned, printTable, ratioCells, s
 import { runHttp } from './http.mjs';
 import { runUpload } from './upload.mjs';
 import { runIdle } from './idle.mjs';
+import { runSseFanout } from './sse-fanout.mjs';
 
-const NAMES = ['keepalive', 'pipelined', 'parser', 'upload', 'idle'];
+const NAMES = ['keepalive', 'pipelined', 'parser', 'upload', 'idle', 'sse'];
 let smoke = false;
 let roundsOverride = null;
 const picked = [];
@@ -60,6 +61,8 @@ const BENCHES = {
   },
   upload: () => runUpload({ size: smoke ? 64 * MiB : 1024 * MiB, chunk: 64 * 1024, rounds: rounds(5, 1) }),
   idle: () => runIdle({ count: smoke ? 500 : 10_000, warmup: smoke ? 100 : 500, rounds: rounds(3, 1) }),
+  // Issue #11: one source fanned out to 1 000 SSE watchers, against node:http by hand.
+  sse: () => runSseFanout({ watchers: 1000, events: smoke ? 100 : 2000, perTurn: 10, rounds: rounds(3, 1) }),
 };
 
 const env = environment();
