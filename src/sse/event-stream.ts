@@ -127,6 +127,7 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
   let failure: SseError | null = null; // set on overflow: the next pull throws it
   let finished = false; // the iterator is done: nothing will be pulled again
   let pull: ((r: IteratorResult<Buffer>) => void) | null = null;
+  let flushing = false; // a flush of the queue to the waiting pull is scheduled
   let waiters: Array<(ok: boolean) => void> = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
   let lastWrite = Date.now();
@@ -195,6 +196,15 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
     timer.unref?.();
   }
 
+  /** Hands what is queued to the waiting pull (see enqueue). */
+  function flush(): void {
+    flushing = false;
+    if (pull === null || queued === 0) return;
+    const p = pull;
+    pull = null;
+    p({ done: false, value: take() });
+  }
+
   function enqueue(text: string, size = Buffer.byteLength(text)): Promise<boolean> {
     if (ended) return DROPPED;
     // Refused once what waits already reaches maxQueue: the reader is that
@@ -215,10 +225,12 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
     }
     queue.push(text);
     queued += size;
-    if (pull !== null) {
-      const p = pull;
-      pull = null;
-      p({ done: false, value: take() });
+    // A waiting pull is answered in a microtask, not now: the other events
+    // sent in the same synchronous run (a fan-out loop sends several events
+    // to every stream in one go) then leave in the same chunk.
+    if (pull !== null && !flushing) {
+      flushing = true;
+      queueMicrotask(flush);
     }
     if (queued < highWaterMark) return SENT;
     return new Promise((resolve) => waiters.push(resolve));
