@@ -383,3 +383,52 @@ t.test('prepareEvent: formatted once, sent to many streams as is', async (t) => 
   }
   t.throws(() => prepareEvent({ id: 'a\nb' }), TypeError);
 });
+
+t.test('maxQueue in process: a reader that stopped is cut and reported; a burst before the head is a 500', async (t) => {
+  let stream: EventStream | null = null;
+  const srv = await sseServer(t, (s) => (stream = s), { maxQueue: 8 * 1024, heartbeat: 0 });
+  const c = rawClient(srv.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  await until(() => stream !== null && c.data().includes('stream open'));
+  c.sock.pause();
+  const chunk = 'q'.repeat(1024);
+  let offered = 0;
+  // 4 KB per turn, under maxQueue: only a reader that stopped falls behind (the writer waits in drain).
+  while (!stream!.isClosed && offered < 256 * 1024 * 1024) {
+    for (let i = 0; i < 4; i++) {
+      void stream!.send({ data: chunk });
+      offered += chunk.length;
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  t.ok(stream!.isClosed, `closed after ${(offered / 1024 / 1024).toFixed(1)} MB offered`);
+  await within(stream!.closed, 2000, 'closed');
+  await until(() => srv.errors.length > 0, 2000, 'reported');
+  t.equal((srv.errors[0] as { code?: string }).code, 'ERR_SSE_QUEUE_FULL');
+  t.equal(await stream!.send({ data: 'more' }), false);
+  t.ok(offered > 64 * 1024, 'the kernel buffers filled first');
+  c.sock.destroy();
+
+  // A burst past maxQueue in one synchronous run, while the writer waits for the flush of that run.
+  let burst: EventStream | null = null;
+  const b = await sseServer(t, (s) => (burst = s), { maxQueue: 4 * 1024, heartbeat: 0 });
+  const bc = rawClient(b.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  await until(() => burst !== null && bc.data().includes('stream open'));
+  await sleep(20);
+  for (let i = 0; i < 8; i++) void burst!.send({ data: chunk });
+  await within(burst!.closed, 2000, 'burst closed');
+  await until(() => b.errors.length > 0, 2000, 'burst reported');
+  t.equal((b.errors[0] as { code?: string }).code, 'ERR_SSE_QUEUE_FULL');
+  await within(bc.closed, 3000, 'connection cut');
+  t.notOk(bc.data().endsWith('0\r\n\r\n'), 'cut, not ended');
+
+  // Overflowing before the response is even returned: the first pull fails, the head is not committed.
+  const early = await sseServer(t, (s) => {
+    for (let i = 0; i < 4; i++) void s.send({ data: 'w'.repeat(100) });
+  }, { maxQueue: 150 });
+  const e = rawClient(early.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  await until(() => e.data().includes('\r\n\r\n'));
+  t.match(e.data(), /^HTTP\/1\.1 500 /);
+  await until(() => early.errors.length > 0, 2000, 'reported');
+  t.equal((early.errors[0] as { code?: string }).code, 'ERR_SSE_QUEUE_FULL');
+  e.sock.destroy();
+});

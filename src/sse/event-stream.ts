@@ -127,6 +127,7 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
   let failure: SseError | null = null; // set on overflow: the next pull throws it
   let finished = false; // the iterator is done: nothing will be pulled again
   let pull: ((r: IteratorResult<Buffer>) => void) | null = null;
+  let pullFail: ((err: unknown) => void) | null = null;
   let flushing = false; // a flush of the queue to the waiting pull is scheduled
   let waiters: Array<(ok: boolean) => void> = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -155,7 +156,7 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
     wake(false);
     if (pull !== null) {
       const p = pull;
-      pull = null;
+      pull = pullFail = null;
       p({ done: true, value: undefined });
     }
     resolveClosed();
@@ -201,7 +202,7 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
     flushing = false;
     if (pull === null || queued === 0) return;
     const p = pull;
-    pull = null;
+    pull = pullFail = null;
     p({ done: false, value: take() });
   }
 
@@ -213,14 +214,21 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
     // the bound per stream is maxQueue plus the largest event.
     if (queued >= maxQueue && queued > 0) {
       // The reader is this far behind: stop here. The queued events are
-      // dropped now (that is the memory bound); the next pull reports it.
+      // dropped now (that is the memory bound). The writer, most likely
+      // waiting for a socket that does not drain, is woken by `overflow`
+      // and reports the failure; otherwise the next pull throws it.
       failure = new SseError('ERR_SSE_QUEUE_FULL', `the client fell more than ${maxQueue} bytes behind (maxQueue); the event stream was closed`);
       ended = true;
       queue = [];
       queued = 0;
       wake(false);
-      // (No pull can be pending: a pending pull means an empty queue.)
       overflow.abort(failure);
+      // A pull may be waiting for the flush of this very burst.
+      if (pullFail !== null) {
+        const fail = pullFail;
+        pull = pullFail = null;
+        fail(failure);
+      }
       return DROPPED;
     }
     queue.push(text);
@@ -249,8 +257,12 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
         finish();
         return Promise.resolve({ done: true, value: undefined });
       }
-      return new Promise((resolve) => {
+      return new Promise((resolve, reject) => {
         pull = resolve;
+        pullFail = (err) => {
+          finish();
+          reject(err);
+        };
       });
     },
     return(): Promise<IteratorResult<Buffer>> {
