@@ -254,3 +254,43 @@ t.test('client: the signal option aborts open and reads, and is validated', asyn
   t.equal((await rejection(r, 2000)).name, 'AbortError');
   await t.rejects(open('http://127.0.0.1:1/', { signal: 'x' as never }), TypeError);
 });
+
+t.test('events(): a stream is not bounded by the client\'s maxResponseSize (64 MiB)', async (t) => {
+  const MB = 1024 * 1024;
+  const block = Buffer.from(`data: ${'m'.repeat(MB - 8)}\n\n`);
+  const srv = await rawServer(t, async (socket) => {
+    socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n');
+    for (let i = 0; i < 70; i++) {
+      if (!socket.write(block)) await new Promise((r) => socket.once('drain', r));
+    }
+    socket.write('event: end\ndata: \n\n');
+  });
+  let n = 0;
+  let bytes = 0;
+  for await (const e of events(`http://127.0.0.1:${srv.port}/`)) {
+    if (e.event === 'end') break;
+    n++;
+    bytes += e.data.length;
+  }
+  t.equal(n, 70);
+  t.ok(bytes > 64 * MB, `${(bytes / MB).toFixed(1)} MiB read through one response`);
+});
+
+t.test('events(): a silent connection past idleTimeout is reopened', async (t) => {
+  let n = 0;
+  const srv = await rawServer(t, (socket) => {
+    n++;
+    socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nid: 1\ndata: first\n\n');
+    if (n > 1) socket.write('id: 2\ndata: second\n\n');
+    // then silence: no heartbeat, no close
+  });
+  const got: SseMessage[] = [];
+  for await (const e of events(`http://127.0.0.1:${srv.port}/`, { idleTimeout: 150, retry: 10 })) {
+    got.push(e);
+    if (got.length === 3) break;
+  }
+  t.same(got.map((e) => e.data), ['first', 'first', 'second']);
+  t.equal(n, 2, 'one reconnection');
+  const f = Object.fromEntries(srv.requests[1]!.fields.map(([a, b]) => [a.toLowerCase(), b]));
+  t.equal(f['last-event-id'], '1');
+});
