@@ -2,7 +2,7 @@
 // `npm run bench:smoke` (every benchmark briefly, for CI: prints, asserts
 // nothing). Both build dist/ first; the servers run from dist/.
 //
-//   node bench/run.mjs [--smoke] [--rounds N] [keepalive] [pipelined] [parser] [upload] [idle] [tls]
+//   node bench/run.mjs [--smoke] [--rounds N] [keepalive] [pipelined] [parser] [upload] [idle] [tls] [sse]
 //
 // Each benchmark prints a table of medians over its rounds (contenders
 // alternating A B C A B C ...), the ratios beside issue #5's targets, and
@@ -16,8 +16,9 @@ import { runHttp } from './http.mjs';
 import { runUpload } from './upload.mjs';
 import { runIdle } from './idle.mjs';
 import { runTls } from './tls.mjs';
+import { runSseFanout } from './sse-fanout.mjs';
 
-const NAMES = ['keepalive', 'pipelined', 'parser', 'upload', 'idle', 'tls'];
+const NAMES = ['keepalive', 'pipelined', 'parser', 'upload', 'idle', 'tls', 'sse'];
 let smoke = false;
 let roundsOverride = null;
 const picked = [];
@@ -63,6 +64,8 @@ const BENCHES = {
   idle: () => runIdle({ count: smoke ? 500 : 10_000, warmup: smoke ? 100 : 500, rounds: rounds(3, 1) }),
   // Issue #16: HTTPS keep-alive hello world against node:https (≥ 1.0×).
   tls: () => runTls({ connections: 50, seconds: smoke ? 1 : 3, warmup: smoke ? 0 : 2, rounds: rounds(10, 1), target: 1.0 }),
+  // Issue #11: one source fanned out to 1 000 SSE watchers, against node:http by hand.
+  sse: () => runSseFanout({ watchers: 1000, events: smoke ? 100 : 2000, perTurn: 10, rounds: rounds(3, 1) }),
 };
 
 const env = environment();

@@ -138,8 +138,9 @@ t.test('"repy-http/static" exports serveStatic', async (t) => {
 t.test('"repy-http/sse" exports eventStream and the event format', async (t) => {
   const out = await child(`
     const m = await import('repy-http/sse');
-    console.log(JSON.stringify({ eventStream: typeof m.eventStream, text: m.formatEvent({ id: 1, data: 'a\\nb' }) }));`);
-  t.same(out, { eventStream: 'function', text: 'id: 1\ndata: a\ndata: b\n\n' });
+    console.log(JSON.stringify({ eventStream: typeof m.eventStream, events: typeof m.events, text: m.formatEvent({ id: 1, data: 'a\\nb' }),
+      parsed: new m.EventStreamParser().push(Buffer.from('id: 1\\ndata: a\\n\\n')) }));`);
+  t.same(out, { eventStream: 'function', events: 'function', text: 'id: 1\ndata: a\ndata: b\n\n', parsed: [{ id: '1', event: 'message', data: 'a' }] });
 });
 
 t.test('"repy-http/sessions" exports sessions and SessionExpiredError (a RepyHttpError)', async (t) => {

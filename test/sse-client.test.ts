@@ -211,6 +211,17 @@ t.test('events(): abort and break close the socket promptly', async (t) => {
   await sleep(50);
   ac3.abort();
   t.same(await within(p3, 1000), { done: true, value: undefined });
+  // return() while a next() is pending (the loop's owner gives up from elsewhere) ends it too.
+  const it5 = events(`http://127.0.0.1:${silent.port}/`);
+  const p5 = it5.next();
+  await sleep(50);
+  t.same(await within(it5.return!(), 1000, 'return'), { done: true, value: undefined });
+  t.same(await within(p5, 1000), { done: true, value: undefined });
+  t.same(await it5.next(), { done: true, value: undefined }, 'finished for good');
+  const it6 = events(`http://127.0.0.1:${silent.port}/`);
+  const p6 = it6.next();
+  await t.rejects(it6.throw!(new Error('boom')), { message: 'boom' });
+  t.same(await within(p6, 1000), { done: true, value: undefined });
   const ac4 = new AbortController();
   ac4.abort();
   t.same(await events(`http://127.0.0.1:${dead}/`, { signal: ac4.signal }).next(), { done: true, value: undefined });
@@ -242,4 +253,44 @@ t.test('client: the signal option aborts open and reads, and is validated', asyn
   ac3.abort();
   t.equal((await rejection(r, 2000)).name, 'AbortError');
   await t.rejects(open('http://127.0.0.1:1/', { signal: 'x' as never }), TypeError);
+});
+
+t.test('events(): a stream is not bounded by the client\'s maxResponseSize (64 MiB)', async (t) => {
+  const MB = 1024 * 1024;
+  const block = Buffer.from(`data: ${'m'.repeat(MB - 8)}\n\n`);
+  const srv = await rawServer(t, async (socket) => {
+    socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n');
+    for (let i = 0; i < 70; i++) {
+      if (!socket.write(block)) await new Promise((r) => socket.once('drain', r));
+    }
+    socket.write('event: end\ndata: \n\n');
+  });
+  let n = 0;
+  let bytes = 0;
+  for await (const e of events(`http://127.0.0.1:${srv.port}/`)) {
+    if (e.event === 'end') break;
+    n++;
+    bytes += e.data.length;
+  }
+  t.equal(n, 70);
+  t.ok(bytes > 64 * MB, `${(bytes / MB).toFixed(1)} MiB read through one response`);
+});
+
+t.test('events(): a silent connection past idleTimeout is reopened', async (t) => {
+  let n = 0;
+  const srv = await rawServer(t, (socket) => {
+    n++;
+    socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nid: 1\ndata: first\n\n');
+    if (n > 1) socket.write('id: 2\ndata: second\n\n');
+    // then silence: no heartbeat, no close
+  });
+  const got: SseMessage[] = [];
+  for await (const e of events(`http://127.0.0.1:${srv.port}/`, { idleTimeout: 150, retry: 10 })) {
+    got.push(e);
+    if (got.length === 3) break;
+  }
+  t.same(got.map((e) => e.data), ['first', 'first', 'second']);
+  t.equal(n, 2, 'one reconnection');
+  const f = Object.fromEntries(srv.requests[1]!.fields.map(([a, b]) => [a.toLowerCase(), b]));
+  t.equal(f['last-event-id'], '1');
 });

@@ -17,6 +17,20 @@ export interface FileLike {
   close?(): unknown;
 }
 
+/**
+ * The key under which a message stream (an async iterable) may carry an
+ * `AbortSignal` of its own. The writer pulls the next chunk only once the
+ * socket has drained, so a stream whose client stopped reading cannot make
+ * itself heard by failing a pull: when this signal aborts while the writer
+ * waits for the socket, the writer stops waiting, reports the signal's
+ * `reason` to `onError` and ends the connection (as when a pull fails).
+ * repy-http/sse uses it to cut a stream whose reader fell `maxQueue` behind.
+ *
+ * @example
+ * const iterable = { [Symbol.asyncIterator]: () => it, [STREAM_ABORT]: controller.signal };
+ */
+export const STREAM_ABORT: unique symbol = Symbol.for('repy-http.stream-abort');
+
 /** What `message` may be. */
 export type ResponseMessage =
   | string
@@ -67,6 +81,8 @@ export interface PreparedResponse {
   close: boolean;
   /** Called once the response is written or abandoned (file-like `close()`). */
   cleanup: () => void;
+  /** The stream's own abort signal ({@link STREAM_ABORT}), if it has one. */
+  abort?: AbortSignal | null;
 }
 
 /** What the connection knows about the request being answered. */
@@ -207,11 +223,12 @@ interface Content {
   bodyText: string | null;
   stream: AsyncIterable<Buffer> | null;
   cleanup: () => void;
+  abort: AbortSignal | null;
 }
 
 /** Reads `message`: a string, bytes, an (async) iterable or a file-like object. */
 function contentOf(msg: unknown): Content {
-  const c: Content = { body: null, bodyText: null, stream: null, cleanup: () => {} };
+  const c: Content = { body: null, bodyText: null, stream: null, cleanup: () => {}, abort: null };
   if (msg === undefined || msg === null) c.bodyText = '';
   // ASCII text (UTF-8 length equals length) is kept as text: written with the head as one string.
   else if (typeof msg === 'string') {
@@ -222,6 +239,8 @@ function contentOf(msg: unknown): Content {
   else if (isObject(msg) && typeof msg[Symbol.asyncIterator] === 'function') {
     // Async iterables first: a Node Readable has read() too, with other semantics.
     c.stream = readIterable(msg as unknown as AsyncIterable<unknown>);
+    const abort = (msg as { [STREAM_ABORT]?: unknown })[STREAM_ABORT];
+    if (abort instanceof AbortSignal) c.abort = abort;
     c.cleanup = once(() => {
       try {
         const destroy = (msg as { destroy?: unknown }).destroy;
@@ -400,6 +419,7 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
     declaredLength: c.stream !== null ? declaredLength : null,
     close,
     cleanup: c.cleanup,
+    abort: c.abort,
   };
 }
 

@@ -99,8 +99,10 @@ export class ResponseWriter {
           ok = sock.write('\r\n', 'latin1');
           sock.uncork();
         } else ok = sock.write(chunk);
-        if (!ok) await this.drain();
+        if (!ok) await this.drain(r.abort ?? null);
         if (this.host.gone()) return await abandon().then(() => sent);
+        // The stream gave up while its client was not reading (STREAM_ABORT).
+        if (r.abort?.aborted === true) throw r.abort.reason;
       }
       const shorter = lengthMismatch(r.declaredLength, sent, true);
       if (shorter !== null) throw shorter;
@@ -117,18 +119,23 @@ export class ResponseWriter {
     return sent;
   }
 
-  /** Resolves once the socket drained (or closed). */
-  drain(): Promise<void> {
+  /** Resolves once the socket drained (or closed, or `abort` aborted). */
+  drain(abort: AbortSignal | null = null): Promise<void> {
     this.drainSince = Date.now();
     return new Promise((resolve) => {
       const done = (): void => {
         this.drainSince = 0;
         this.socket.off('drain', done);
         this.socket.off('close', done);
+        abort?.removeEventListener('abort', done);
         resolve();
       };
       this.socket.on('drain', done);
       this.socket.on('close', done);
+      if (abort !== null) {
+        if (abort.aborted) done();
+        else abort.addEventListener('abort', done, { once: true });
+      }
     });
   }
 

@@ -36,9 +36,9 @@ export interface EventsOptions {
    * `eventStream`) keep a healthy stream under it.
    */
   idleTimeout?: number;
-  /** Most characters in one line (default 1 MiB); past it: `ERR_SSE_LINE_TOO_LONG`. */
+  /** Most characters in one line (default 4 Mi); past it: `ERR_SSE_LINE_TOO_LONG`. */
   maxLineLength?: number;
-  /** Most characters of data in one event (default 16 MiB); past it: `ERR_SSE_EVENT_TOO_LARGE`. */
+  /** Most characters of data in one event (default 16 Mi); past it: `ERR_SSE_EVENT_TOO_LARGE`. */
   maxEventSize?: number;
 }
 
@@ -91,7 +91,27 @@ export function events(url: string, options: EventsOptions = {}): AsyncIterableI
     maxLineLength: nonNegative('maxLineLength', options.maxLineLength, PARSER_DEFAULTS.maxLineLength),
     maxEventSize: nonNegative('maxEventSize', options.maxEventSize, PARSER_DEFAULTS.maxEventSize),
   };
-  return run(url, headers, options.lastEventId ?? '', signal, settings);
+  // return() on a generator waits for a pending next(); aborting `stop`
+  // first makes that next() end at once, so `return()` (what `break` and a
+  // throw in the loop call) closes the connection whatever the iteration
+  // is waiting for.
+  const stop = new AbortController();
+  const both = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]);
+  const gen = run(url, headers, options.lastEventId ?? '', both, settings);
+  return {
+    next: () => gen.next(),
+    return: (value?: unknown) => {
+      stop.abort();
+      return gen.return(value as undefined);
+    },
+    throw: (err?: unknown) => {
+      stop.abort();
+      return gen.throw(err);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
 
 async function* run(

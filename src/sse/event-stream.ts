@@ -9,17 +9,19 @@
  * the next pull, so a fast producer costs one write per drain, not one
  * per event. The queue is bounded: `send` resolves at once while it holds
  * less than `highWaterMark` bytes and waits otherwise (backpressure), and
- * an event that would take it past `maxQueue` closes the stream: a reader
+ * an event sent while `maxQueue` bytes wait closes the stream: a reader
  * that stopped reading cannot make the server buffer without bound.
  *
  * @module
  */
 
+import { RepyHttpError } from '../errors.js';
 import type { RequestDict } from '../server/request.js';
 import type { ResponseDict } from '../server/response.js';
 import { header } from '../server/helpers.js';
+import { STREAM_ABORT } from '../server/response.js';
 import { SseError } from './errors.js';
-import { checkRetry, formatComment, formatEvent, type SseEvent } from './format.js';
+import { checkRetry, formatComment, formatEvent, isPrepared, type PreparedEvent, type SseEvent } from './format.js';
 
 /** The options of {@link eventStream}. */
 export interface EventStreamOptions {
@@ -35,9 +37,11 @@ export interface EventStreamOptions {
   /** Queued bytes under which `send` resolves at once (default 64 KiB). */
   highWaterMark?: number;
   /**
-   * Queued bytes past which the stream is closed (default 1 MiB): the
-   * client is not reading. The connection is then cut and the error
-   * reported to the server's `onError` (code `ERR_SSE_QUEUE_FULL`).
+   * Queued bytes at which the stream is closed (default 1 MiB): an event
+   * sent while this much waits means the client is not reading. The
+   * connection is then cut and the error reported to the server's
+   * `onError` (code `ERR_SSE_QUEUE_FULL`). A stream holds at most this
+   * plus one event.
    */
   maxQueue?: number;
   /** Extra response header fields (e.g. CORS), added to the defaults. */
@@ -52,9 +56,10 @@ export interface EventStream {
    * Queues one event. Resolves with `true` once the queue is below
    * `highWaterMark` again (at once, usually), or `false` when the stream
    * is closed and the event was dropped. Throws `TypeError` for an event
-   * that cannot be written (see `formatEvent`).
+   * that cannot be written (see `formatEvent`). An event from
+   * `prepareEvent` is queued as it is (formatted once for many streams).
    */
-  send(event: SseEvent): Promise<boolean>;
+  send(event: SseEvent | PreparedEvent): Promise<boolean>;
   /** Queues a comment line (ignored by clients); same result as `send`. */
   comment(text: string): Promise<boolean>;
   /** Ends the stream after what is queued (the response ends cleanly). Idempotent. */
@@ -68,6 +73,13 @@ export interface EventStream {
 }
 
 const DEFAULTS = { heartbeat: 15_000, highWaterMark: 64 * 1024, maxQueue: 1024 * 1024 };
+// One settled promise each, shared: a fan-out calls send once per watcher per event.
+const SENT = Promise.resolve(true);
+const DROPPED = Promise.resolve(false);
+/** Node's timers hold at most this many ms; a longer delay fires at once. */
+const MAX_TIMER = 0x7fffffff;
+/** The fields eventStream sets; `headers` may replace the last two, not the type. */
+const OWN_FIELDS = new Set(['content-type', 'cache-control', 'x-accel-buffering']);
 
 function nonNegative(name: string, v: unknown, fallback: number): number {
   if (v === undefined) return fallback;
@@ -102,7 +114,10 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
   if (req === null || typeof req !== 'object' || typeof req.setTimeout !== 'function') {
     throw new TypeError('eventStream(req): req must be a request dictionary');
   }
-  const heartbeat = nonNegative('heartbeat', options.heartbeat, DEFAULTS.heartbeat);
+  const beat = nonNegative('heartbeat', options.heartbeat, DEFAULTS.heartbeat);
+  // Infinity (or beyond what a timer holds) means none, like 0.
+  const heartbeat = beat > MAX_TIMER ? 0 : beat;
+  const headers = responseHeaders(options.headers);
   const highWaterMark = nonNegative('highWaterMark', options.highWaterMark, DEFAULTS.highWaterMark);
   const maxQueue = nonNegative('maxQueue', options.maxQueue, DEFAULTS.maxQueue);
   const prelude = (options.retry !== undefined ? `retry: ${checkRetry(options.retry)}\n` : '') + ': stream open\n\n';
@@ -114,16 +129,35 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
   let finished = false; // the iterator is done: nothing will be pulled again
   let pull: ((r: IteratorResult<Buffer>) => void) | null = null;
   let pullFail: ((err: unknown) => void) | null = null;
+  let flushing = false; // a flush of the queue to the waiting pull is scheduled
   let waiters: Array<(ok: boolean) => void> = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
   let lastWrite = Date.now();
+  // Aborted on overflow: the writer may be waiting for the socket to drain
+  // (the client stopped reading), when no pull can carry the error.
+  const overflow = new AbortController();
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
 
   req.setTimeout(0);
   const signal = req.signal;
-  const onAbort = (): void => finish();
+  // The server stopping still writes the responses in flight (stopCallback
+  // waits for them, up to stopTimeout): end the stream after what is queued,
+  // so that events sent just before the stop (a job's "canceled") arrive.
+  // Any other reason (the client gone, a timeout) ends it at once.
+  const onAbort = (): void => {
+    const reason = signal.reason as { code?: unknown } | null | undefined;
+    if (reason instanceof RepyHttpError && reason.code === 'ERR_SERVER_STOPPING') endGracefully();
+    else finish();
+  };
   signal.addEventListener('abort', onAbort, { once: true });
+
+  /** No more events; the iterator ends once what is queued has been pulled. */
+  function endGracefully(): void {
+    if (ended) return;
+    ended = true;
+    if (pull !== null && queued === 0) finish();
+  }
 
   /** Everything is over: release the timer, the listener, the waiters and a pending pull. */
   function finish(): void {
@@ -179,36 +213,54 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
     timer.unref?.();
   }
 
-  function enqueue(text: string): Promise<boolean> {
-    if (ended) return Promise.resolve(false);
-    const size = Buffer.byteLength(text);
-    if (queued + size > maxQueue) {
+  /** Hands what is queued to the waiting pull (see enqueue). */
+  function flush(): void {
+    flushing = false;
+    if (pull === null || queued === 0) return;
+    const p = pull;
+    pull = pullFail = null;
+    p({ done: false, value: take() });
+  }
+
+  function enqueue(text: string, size = Buffer.byteLength(text)): Promise<boolean> {
+    if (ended) return DROPPED;
+    // Refused once what waits already reaches maxQueue: the reader is that
+    // far behind. An event is judged by what waits before it, not by its own
+    // size, so one large event never closes a stream whose reader keeps up;
+    // the bound per stream is maxQueue plus the largest event.
+    if (queued >= maxQueue && queued > 0) {
       // The reader is this far behind: stop here. The queued events are
-      // dropped now (that is the memory bound); the next pull reports it.
+      // dropped now (that is the memory bound). The writer, most likely
+      // waiting for a socket that does not drain, is woken by `overflow`
+      // and reports the failure; otherwise the next pull throws it.
       failure = new SseError('ERR_SSE_QUEUE_FULL', `the client fell more than ${maxQueue} bytes behind (maxQueue); the event stream was closed`);
       ended = true;
       queue = [];
       queued = 0;
       wake(false);
+      overflow.abort(failure);
+      // A pull may be waiting for the flush of this very burst.
       if (pullFail !== null) {
-        const f = pullFail;
+        const fail = pullFail;
         pull = pullFail = null;
-        f(failure);
+        fail(failure);
       }
-      return Promise.resolve(false);
+      return DROPPED;
     }
     queue.push(text);
     queued += size;
-    if (pull !== null) {
-      const p = pull;
-      pull = pullFail = null;
-      p({ done: false, value: take() });
+    // A waiting pull is answered in a microtask, not now: the other events
+    // sent in the same synchronous run (a fan-out loop sends several events
+    // to every stream in one go) then leave in the same chunk.
+    if (pull !== null && !flushing) {
+      flushing = true;
+      queueMicrotask(flush);
     }
-    if (queued < highWaterMark) return Promise.resolve(true);
+    if (queued < highWaterMark) return SENT;
     return new Promise((resolve) => waiters.push(resolve));
   }
 
-  const iterator: AsyncIterableIterator<Buffer> = {
+  const iterator: AsyncIterableIterator<Buffer> & { destroy(): void; [STREAM_ABORT]: AbortSignal } = {
     next(): Promise<IteratorResult<Buffer>> {
       startHeartbeat();
       if (queued > 0) return Promise.resolve({ done: false, value: take() });
@@ -237,29 +289,26 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
     [Symbol.asyncIterator]() {
       return this;
     },
+    // The server calls destroy() once the response is written or abandoned,
+    // also when it never pulled (a HEAD request): the stream is over.
+    destroy(): void {
+      finish();
+    },
+    [STREAM_ABORT]: overflow.signal,
   };
 
   const response: ResponseDict = {
     statuscode: 200,
-    headers: {
-      ...options.headers,
-      'Content-Type': 'text/event-stream',
-      'Cache-Control': 'no-cache',
-      'X-Accel-Buffering': 'no',
-    },
+    headers,
     message: iterator,
   };
   if (signal.aborted) finish();
 
   return {
     response,
-    send: (event) => enqueue(formatEvent(event)),
+    send: (event) => (isPrepared(event) ? enqueue(event.text, event.bytes) : enqueue(formatEvent(event))),
     comment: (text) => enqueue(formatComment(text)),
-    close(): void {
-      if (ended) return;
-      ended = true;
-      if (pull !== null && queued === 0) finish();
-    },
+    close: endGracefully,
     closed,
     get isClosed() {
       return ended;
@@ -268,6 +317,27 @@ export function eventStream(req: RequestDict, options: EventStreamOptions = {}):
       return queued;
     },
   };
+}
+
+/**
+ * The response's fields: the type, `Cache-Control: no-cache` (no cache may
+ * keep a live stream) and `X-Accel-Buffering: no` (nginx then passes each
+ * event on at once instead of buffering the response), then the caller's.
+ * A caller's `Cache-Control` or `X-Accel-Buffering` replaces the default
+ * whatever its case; a `Content-Type` is refused (the stream is
+ * `text/event-stream` or it is not a stream).
+ */
+function responseHeaders(extra: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' };
+  if (extra === undefined) return out;
+  if (extra === null || typeof extra !== 'object') throw new TypeError('eventStream: options.headers must be an object');
+  for (const [name, value] of Object.entries(extra)) {
+    const lower = name.toLowerCase();
+    if (lower === 'content-type') throw new TypeError('eventStream: options.headers cannot set Content-Type (it is text/event-stream)');
+    if (OWN_FIELDS.has(lower)) for (const k of Object.keys(out)) if (k.toLowerCase() === lower) delete out[k];
+    out[name] = value;
+  }
+  return out;
 }
 
 /**

@@ -102,3 +102,38 @@ export function formatComment(text: string): string {
   if (typeof text !== 'string') throw new TypeError('comment text must be a string');
   return lines(': ', text);
 }
+
+/**
+ * An event formatted once, to be sent to many streams: what a fan-out (one
+ * source, many watchers) should pass to `send`, so the text and its byte
+ * length are computed once rather than once per watcher. Frozen: it
+ * cannot change between sends.
+ */
+export interface PreparedEvent {
+  /** The event's wire text, ending with the empty line. */
+  readonly text: string;
+  /** `Buffer.byteLength(text)`. */
+  readonly bytes: number;
+}
+
+const PREPARED = new WeakSet<object>();
+
+/**
+ * Formats `e` once for sending to many streams (see {@link PreparedEvent}).
+ * Throws `TypeError` as `formatEvent` does.
+ *
+ * @example
+ * const ready = prepareEvent({ id: 7, data: JSON.stringify(state) });
+ * for (const s of watchers) void s.send(ready);
+ */
+export function prepareEvent(e: SseEvent): PreparedEvent {
+  const text = formatEvent(e);
+  const p = Object.freeze({ text, bytes: Buffer.byteLength(text) });
+  PREPARED.add(p);
+  return p;
+}
+
+/** True for what {@link prepareEvent} returned (and only that: a look-alike object is an ordinary event). */
+export function isPrepared(e: unknown): e is PreparedEvent {
+  return typeof e === 'object' && e !== null && PREPARED.has(e);
+}

@@ -16,6 +16,6 @@
 
 export { eventStream, lastEventId, type EventStream, type EventStreamOptions } from './event-stream.js';
 export { SseError } from './errors.js';
-export { formatEvent, formatComment, type SseEvent } from './format.js';
+export { formatEvent, formatComment, prepareEvent, type PreparedEvent, type SseEvent } from './format.js';
 export { EventStreamParser, type EventStreamParserOptions, type SseMessage } from './parse.js';
 export { events, type EventsOptions } from './client.js';

@@ -39,16 +39,16 @@ export interface SseMessage {
 
 /** The limits of {@link EventStreamParser}. */
 export interface EventStreamParserOptions {
-  /** Most UTF-16 code units in one line (default 1 MiB). */
+  /** Most UTF-16 code units in one line (default 4 Mi). */
   maxLineLength?: number;
-  /** Most UTF-16 code units of `data` in one event (default 16 MiB). */
+  /** Most UTF-16 code units of `data` in one event (default 16 Mi). */
   maxEventSize?: number;
   /** The last event id to start with (e.g. the one a resumed stream was asked for). */
   lastEventId?: string;
 }
 
 /** The parser's defaults. */
-export const PARSER_DEFAULTS = Object.freeze({ maxLineLength: 1024 * 1024, maxEventSize: 16 * 1024 * 1024 });
+export const PARSER_DEFAULTS = Object.freeze({ maxLineLength: 4 * 1024 * 1024, maxEventSize: 16 * 1024 * 1024 });
 
 function limit(name: string, v: unknown, fallback: number): number {
   if (v === undefined) return fallback;
