@@ -19,19 +19,22 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { registerCallback, stopCallback, boundAddress, type Callback } from './server/server.js';
 import { serveStatic } from './static/index.js';
+import { serveCluster } from './cluster/index.js';
 import { parseMessages, type ParsedMessage } from './parser/inspect.js';
 import type { RequestHead, ResponseHead } from './parser/parser.js';
 import { headersObject } from './message/headers.js';
 import { parseQuery } from './message/url.js';
 
 const USAGE = `usage: repy-http parse [options] [FILE|-]
-       repy-http serve [DIR | MODULE.mjs] [--host H] [--port P] [--no-log]
+       repy-http serve [DIR | MODULE.mjs] [--host H] [--port P] [--workers N] [--no-log]
        repy-http --version
 
 serve: serves the files of DIR (default: the current directory), or the
 callback that MODULE.mjs (or .js) exports as default, on http://H:P/
 (default 127.0.0.1:8000), with an access log on stdout (--no-log: none),
-until SIGINT or SIGTERM.
+until SIGINT or SIGTERM. --workers N: N processes share the port
+(node:cluster); a crashed one is restarted, SIGHUP restarts them one at a
+time without refusing a connection (docs/cluster.md).
 
 parse:
 
@@ -213,11 +216,14 @@ export function main(argv: string[], out: (line: string) => void = (l) => proces
 }
 
 /**
- * `repy-http serve [DIR | MODULE.mjs] [--host H] [--port P] [--no-log]`:
+ * `repy-http serve [DIR | MODULE.mjs] [--host H] [--port P] [--workers N] [--no-log]`:
  * registers the callback, prints `serving WHAT on http://H:P/` once
  * listening, and resolves with the exit status once `stop` resolves (by
  * default on SIGINT or SIGTERM), after `stopCallback`. A usage error
- * resolves at once with 2.
+ * resolves at once with 2. With `--workers N`, `serveCluster` forks N
+ * workers that run this command again and register there; the primary
+ * resolves once they have all stopped (SIGTERM/SIGINT, or `stop`), and
+ * rolls a restart on SIGHUP.
  *
  * @example
  * process.exitCode = await serve(['public', '--port', '0']);
@@ -231,6 +237,7 @@ export async function serve(
   let host = '127.0.0.1';
   let port = 8000;
   let log = true;
+  let workers = 0;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--host' && args[i + 1] !== undefined) host = args[++i]!;
@@ -238,6 +245,12 @@ export async function serve(
       port = Number(args[++i]);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         out('--port needs an integer 0-65535');
+        return 2;
+      }
+    } else if (a === '--workers') {
+      workers = Number(args[++i]);
+      if (!Number.isInteger(workers) || workers < 1) {
+        out('--workers needs a positive integer');
         return 2;
       }
     } else if (a === '--no-log') log = false;
@@ -267,9 +280,33 @@ export async function serve(
     out(`cannot serve ${target}: ${(e as Error).message}`);
     return 2;
   }
+  const where = (h: string, p: number): string => `http://${h.includes(':') ? `[${h}]` : h}:${p}/`;
+  if (workers > 0) {
+    const served = callback;
+    const cluster = await serveCluster({
+      workers,
+      address: [host, port],
+      // Each worker runs this command again and gets here: it registers on the primary's address.
+      // stopIdleTimeout: a rolling restart answers the requests that cross the FIN of a kept-alive connection.
+      setup: (address) => registerCallback(address, served, { log, stopIdleTimeout: 1000 }),
+      onEvent: (e) => {
+        if (e.type === 'roll') out(e.phase === 'start' ? 'SIGHUP: restarting the workers one at a time' : `restarted: workers ${cluster.workers().join(' ')}`);
+        else if (e.type === 'stop' && e.phase === 'start') out('stopping: in-flight requests are answered, then the workers exit');
+      },
+    });
+    if (cluster.role === 'worker') {
+      await cluster.stopped; // the worker exits when told to stop
+      /* c8 ignore next */
+      return 0;
+    }
+    out(`serving ${target} on ${where(cluster.address[0], cluster.address[1])} with ${workers} workers (pids ${cluster.workers().join(' ')})`);
+    void stop().then(() => cluster.stop());
+    await cluster.stopped;
+    return 0;
+  }
   const id = await registerCallback([host, port], callback, { log });
   const [h, p] = boundAddress(id);
-  out(`serving ${target} on http://${h.includes(':') ? `[${h}]` : h}:${p}/`);
+  out(`serving ${target} on ${where(h, p)}`);
   await stop();
   await stopCallback(id);
   return 0;
