@@ -2,7 +2,7 @@
 // `npm run bench:smoke` (every benchmark briefly, for CI: prints, asserts
 // nothing). Both build dist/ first; the servers run from dist/.
 //
-//   node bench/run.mjs [--smoke] [--rounds N] [keepalive] [pipelined] [parser] [upload] [idle]
+//   node bench/run.mjs [--smoke] [--rounds N] [keepalive] [pipelined] [parser] [upload] [idle] [cluster]
 //
 // Each benchmark prints a table of medians over its rounds (contenders
 // alternating A B C A B C ...), the ratios beside issue #5's targets, and
@@ -15,8 +15,9 @@ import { BENCH_DIR, environment, fmt, LOADGEN, pinned, printTable, ratioCells, s
 import { runHttp } from './http.mjs';
 import { runUpload } from './upload.mjs';
 import { runIdle } from './idle.mjs';
+import { runCluster } from './cluster.mjs';
 
-const NAMES = ['keepalive', 'pipelined', 'parser', 'upload', 'idle'];
+const NAMES = ['keepalive', 'pipelined', 'parser', 'upload', 'idle', 'cluster'];
 let smoke = false;
 let roundsOverride = null;
 const picked = [];
@@ -60,6 +61,8 @@ const BENCHES = {
   },
   upload: () => runUpload({ size: smoke ? 64 * MiB : 1024 * MiB, chunk: 64 * 1024, rounds: rounds(5, 1) }),
   idle: () => runIdle({ count: smoke ? 500 : 10_000, warmup: smoke ? 100 : 500, rounds: rounds(3, 1) }),
+  // Unpinned: the workers need the cores (bench/cluster.mjs says why the ratios are floors on 2 cores).
+  cluster: () => runCluster({ seconds: smoke ? 1 : 3, rounds: rounds(7, 1), warmup: smoke ? 0 : 2, connections: 50 }),
 };
 
 const env = environment();
@@ -73,7 +76,7 @@ const started = performance.now();
 const summaries = [];
 let failed = 0;
 for (const name of selected) {
-  if (LOADGEN === null && (name === 'keepalive' || name === 'pipelined')) {
+  if (LOADGEN === null && (name === 'keepalive' || name === 'pipelined' || name === 'cluster')) {
     console.log(`\n## ${name}: skipped, no load generator (apt-get install -y wrk, or npm install for autocannon)`);
     failed++;
     continue;
