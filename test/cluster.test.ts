@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { serveCluster, ClusterError, restartDelay, BACKOFF_DEFAULTS, type ClusterEvent, type ClusterHandle } from '../src/cluster/index.js';
 import { loadCallback, moduleUrl } from '../src/cluster/load-callback.js';
 import { readWorkerConfig, CONFIG_ENV } from '../src/cluster/protocol.js';
+import { serve } from '../src/cli.js';
 
 const APP = resolve(import.meta.dirname, 'helpers', 'cluster-app.mjs');
 // Workers inherit the environment: no type-checking in them, nothing of theirs on tap's stdout.
@@ -166,5 +167,13 @@ t.test('bad options', async (t) => {
   ];
   for (const [what, opts] of cases) {
     await t.rejects(serveCluster(opts as never), { code: 'ERR_CLUSTER_OPTION' }, what);
+  }
+});
+
+t.test('repy-http serve --workers: a bad count is a usage error', async (t) => {
+  for (const n of ['0', '-1', '1.5', 'x']) {
+    const lines: string[] = [];
+    t.equal(await serve([APP, '--workers', n], (l) => lines.push(l)), 2, `--workers ${n}`);
+    t.same(lines, ['--workers needs a positive integer']);
   }
 });

@@ -34,6 +34,7 @@ async function child(code: string): Promise<unknown> {
 
 /** The subpaths besides "." and "./package.json": the parser and one per add-on, each `dist/<name>/index`. */
 const SUBPATHS = [
+  'cluster',
   'parser',
   'sse',
   'static',
@@ -134,6 +135,13 @@ t.test('"repy-http/sse" exports eventStream and the event format', async (t) => 
     const m = await import('repy-http/sse');
     console.log(JSON.stringify({ eventStream: typeof m.eventStream, text: m.formatEvent({ id: 1, data: 'a\\nb' }) }));`);
   t.same(out, { eventStream: 'function', text: 'id: 1\ndata: a\ndata: b\n\n' });
+});
+
+t.test('"repy-http/cluster" exports serveCluster and its error class', async (t) => {
+  const out = await child(`
+    const m = await import('repy-http/cluster');
+    console.log(JSON.stringify({ serveCluster: typeof m.serveCluster, code: new m.ClusterError('ERR_CLUSTER_OPTION', 'x').code, delay: m.restartDelay(3, m.BACKOFF_DEFAULTS) }));`);
+  t.same(out, { serveCluster: 'function', code: 'ERR_CLUSTER_OPTION', delay: 400 });
 });
 
 t.test('files outside the exports map are not importable', async (t) => {
