@@ -35,15 +35,19 @@ interface Primary {
 
 /** Starts the CLI as a cluster primary in its own process group; killed with its workers when the test ends. */
 async function startPrimary(t: Test, workers = 2): Promise<Primary> {
+  // tap's NODE_OPTIONS stay: they load TypeScript and collect the coverage of the primary and its workers.
   const env: NodeJS.ProcessEnv = { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' };
-  delete env['NODE_OPTIONS']; // tap's loader and hooks: the child names its loader itself
   const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', cli, 'serve', app, '--port', '0', '--workers', String(workers), '--no-log'],
     { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  let gone = false;
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => {
+    gone = true;
+    done(code);
+  }));
   t.teardown(async () => {
     killGroup(child, 'SIGTERM');
     await Promise.race([exited, sleep(3000)]);
@@ -52,7 +56,7 @@ async function startPrimary(t: Test, workers = 2): Promise<Primary> {
   const waitFor = async (text: string, ms: number): Promise<void> => {
     const end = Date.now() + ms;
     while (!out.includes(text)) {
-      if (Date.now() > end) throw new Error(`no "${text}" after ${ms} ms; stdout:\n${out}\nstderr:\n${err}`);
+      if (Date.now() > end || gone) throw new Error(`no "${text}" (${gone ? 'the primary exited' : `after ${ms} ms`}); stdout:\n${out}\nstderr:\n${err}`);
       await sleep(25);
     }
   };

@@ -7,6 +7,7 @@
  */
 import t from 'tap';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { serveCluster, ClusterError, restartDelay, BACKOFF_DEFAULTS, type ClusterEvent, type ClusterHandle } from '../src/cluster/index.js';
 import { loadCallback, moduleUrl } from '../src/cluster/load-callback.js';
@@ -30,6 +31,15 @@ function pidAt(port: number): Promise<number> {
   });
 }
 
+/** Raw bytes in, everything the server sends until it closes, out. */
+function rawExchange(port: number, bytes: string): Promise<string> {
+  return new Promise((done, fail) => {
+    let got = '';
+    const s = connect({ host: '127.0.0.1', port }, () => s.write(bytes));
+    s.setEncoding('latin1').on('data', (d: string) => (got += d)).on('close', () => done(got)).on('error', fail);
+  });
+}
+
 async function pidsSeen(port: number, n: number): Promise<Set<number>> {
   const seen = new Set<number>();
   for (let i = 0; i < n; i++) seen.add(await pidAt(port));
@@ -49,9 +59,11 @@ t.test('two workers on one port, a rolling restart, a stop', { timeout: 120_000 
   const errors: ClusterError[] = [];
   const h = (await serveCluster({
     workers: 2, address: ['127.0.0.1', 0], module: APP, signals: false,
+    serverOptions: { requireHost: false },
     onEvent: (e) => events.push(e), onError: (e) => errors.push(e),
   })) as ClusterHandle;
   t.equal(h.role, 'primary');
+  t.match(await rawExchange(h.address[1], 'GET / HTTP/1.1\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 200 /, 'serverOptions reach the workers (requireHost: false: no Host, still 200)');
   t.ok(h.address[1] > 0, `port 0 became ${h.address[1]}`);
   const first = h.workers();
   t.equal(first.length, 2, 'two workers listening');
