@@ -7,7 +7,12 @@
  * @module
  */
 
-/** The restart policy of `serveCluster` (milliseconds). */
+/**
+ * The restart policy of `serveCluster` (milliseconds).
+ *
+ * @example
+ * await serveCluster({ workers: 2, address, module, backoff: { initialDelay: 250, maxDelay: 30_000 } });
+ */
 export interface BackoffOptions {
   /** The delay before the first restart of a slot (default 100). */
   initialDelay?: number;
@@ -17,7 +22,11 @@ export interface BackoffOptions {
   resetAfter?: number;
 }
 
-/** The defaults of {@link BackoffOptions}. */
+/**
+ * The defaults of {@link BackoffOptions}.
+ *
+ * @example restartDelay(3, BACKOFF_DEFAULTS) // 400
+ */
 export const BACKOFF_DEFAULTS: Readonly<Required<BackoffOptions>> = Object.freeze({ initialDelay: 100, maxDelay: 10_000, resetAfter: 10_000 });
 
 /**

@@ -11,7 +11,12 @@ import { restartDelay, type BackoffOptions } from './backoff.js';
 import { ClusterError } from './errors.js';
 import { CONFIG_ENV, isMessage, type WorkerConfig } from './protocol.js';
 
-/** A moment in the cluster's life, for `onEvent` (logging, tests). */
+/**
+ * A moment in the cluster's life, for `onEvent` (logging, tests).
+ *
+ * @example
+ * onEvent: (e) => { if (e.type === 'restart') console.log(`slot ${e.slot} restarts in ${e.delay} ms`); }
+ */
 export type ClusterEvent =
   | { type: 'fork'; pid: number; slot: number }
   | { type: 'ready'; pid: number; slot: number; address: [string, number] }

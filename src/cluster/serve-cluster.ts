@@ -66,7 +66,15 @@ export interface ClusterOptions {
   onEvent?: (event: ClusterEvent) => void;
 }
 
-/** What `serveCluster` returns in the primary. */
+/**
+ * What `serveCluster` returns in the primary.
+ *
+ * @example
+ * const h = await serveCluster({ workers: 2, address: ['127.0.0.1', 0], module: './app.mjs', signals: false });
+ * h.address;   // ['127.0.0.1', 40123]
+ * h.workers(); // [4242, 4243]
+ * await h.stop();
+ */
 export interface ClusterHandle {
   readonly role: 'primary';
   /** The address the workers listen on (the real port when 0 was asked). */

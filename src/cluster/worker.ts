@@ -11,10 +11,22 @@ import { reportToStderr } from '../server/options.js';
 import { loadCallback } from './load-callback.js';
 import { isMessage, type ClusterMessage, type WorkerConfig } from './protocol.js';
 
-/** What the worker's registrations are: the ids that its stop passes to `stopCallback`. */
+/**
+ * What `setup` returns: the id (or ids) of the worker's registrations, which
+ * its graceful stop passes to `stopCallback`.
+ *
+ * @example
+ * setup: async (address) => [await registerCallback(address, app), await registerCallback(['127.0.0.1', 9100], metrics)]
+ */
 export type SetupResult = number | readonly number[];
 
-/** The handle `serveCluster` returns inside a worker: this worker alone. */
+/**
+ * The handle `serveCluster` returns inside a worker (setup mode): this worker alone.
+ *
+ * @example
+ * const h = await serveCluster({ workers: 2, address: ['127.0.0.1', 8080], setup });
+ * if (h.role === 'worker') console.log(`worker ${h.workers()[0]} on port ${h.address[1]}`);
+ */
 export interface WorkerHandle {
   readonly role: 'worker';
   /** The address this worker's first registration listens on. */
