@@ -162,6 +162,25 @@ t.test('SIGTERM under load: every request a worker took is answered, then the pr
   t.comment(`SIGTERM under load: ${answered} answered; after the stop, ${unaccepted} new connections closed unanswered by the primary and ${fast.refused() + slow.refused()} refused`);
 });
 
+t.test('Ctrl-C (SIGINT to the whole process group): a graceful stop, the request in flight answered, no worker taken for crashed', { timeout: 180_000 }, async (t) => {
+  const p = await startPrimary(t);
+  const inFlight = new Promise<string>((done, fail) => {
+    const req = request({ host: '127.0.0.1', port: p.port, path: '/slow?ms=600', agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => done(`${res.statusCode} ${res.headers['connection']} ${body.trim()}`));
+    });
+    req.on('error', fail);
+    req.end();
+  });
+  await sleep(200);
+  process.kill(-p.pid, 'SIGINT'); // what a terminal does on Ctrl-C
+  const answer = await inFlight;
+  t.match(answer, /^200 close \d+$/, `the slow request was answered, with Connection: close (${answer})`);
+  t.equal(await p.exited, 0, 'the primary exited 0');
+  t.notMatch(p.err(), 'exited (', 'no worker exit was reported as a crash');
+  t.same([...p.served().keys()].sort(), [...p.workers].sort(), 'both workers exited through their graceful stop');
+});
+
 t.test('SIGHUP under wrk: a rolling restart without a single socket error', { timeout: 240_000, skip: wrk === null ? 'wrk is not installed (apt-get install wrk)' : false }, async (t) => {
   const p = await startPrimary(t);
   const wrkRun = run(wrk!, ['-t1', '-c20', '-d200s', '--timeout', '5s', `http://127.0.0.1:${p.port}/`], { timeoutMs: 230_000 });

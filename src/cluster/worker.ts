@@ -53,8 +53,8 @@ export async function registerModule(config: WorkerConfig): Promise<number[]> {
 
 /**
  * Runs this process as a worker: `setup()` registers, the primary hears
- * `ready`, and a stop (a `stop` message, SIGTERM, SIGINT, or the IPC channel
- * closing because the primary died) runs `stopCallback` on every id —
+ * `ready`, and a stop (a `stop` message, SIGTERM, or the IPC channel
+ * closing because the primary died; SIGINT is left to the primary) runs `stopCallback` on every id —
  * in-flight requests are answered — then exits 0. A `setup` that fails is
  * reported on stderr and the process exits 1 (the primary restarts it with
  * backoff, or `serveCluster` rejects at start).
@@ -78,9 +78,10 @@ export async function runWorker(setup: () => SetupResult | Promise<SetupResult>)
     if (isMessage(m, 'stop')) void stop();
   };
   process.on('message', onMessage);
-  // Ctrl-C reaches the whole process group: the worker stops as the primary asks, not at once.
   process.on('SIGTERM', () => void stop());
-  process.on('SIGINT', () => void stop());
+  // Ctrl-C reaches the whole process group: the primary got it too and tells each worker when to
+  // stop (a worker that stopped by itself first would look like a crash to it).
+  process.on('SIGINT', () => {});
   // The primary is gone (killed): nobody hands out connections any more, finish and go.
   process.on('disconnect', () => void stop());
   try {
