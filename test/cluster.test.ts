@@ -63,6 +63,7 @@ t.test('two workers on one port, a rolling restart, a stop', { timeout: 120_000 
     onEvent: (e) => events.push(e), onError: (e) => errors.push(e),
   })) as ClusterHandle;
   t.equal(h.role, 'primary');
+  await t.rejects(serveCluster({ workers: 1, address: ['127.0.0.1', 0], module: APP, signals: false }), { code: 'ERR_CLUSTER_OPTION' }, 'one cluster per process at a time');
   t.match(await rawExchange(h.address[1], 'GET / HTTP/1.1\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 200 /, 'serverOptions reach the workers (requireHost: false: no Host, still 200)');
   t.ok(h.address[1] > 0, `port 0 became ${h.address[1]}`);
   const first = h.workers();
@@ -157,7 +158,7 @@ t.test('the worker configuration', async (t) => {
   t.same(readWorkerConfig({ [CONFIG_ENV]: '{"address":["h",2],"slot":0}' }), { address: ['h', 2], slot: 0 });
 });
 
-t.test('bad options', async (t) => {
+t.test('bad options', { timeout: 60_000 }, async (t) => {
   const base = { address: ['127.0.0.1', 0] as [string, number], module: APP, signals: false };
   const cases: [string, unknown][] = [
     ['not an object', null],
@@ -180,6 +181,11 @@ t.test('bad options', async (t) => {
   for (const [what, opts] of cases) {
     await t.rejects(serveCluster(opts as never), { code: 'ERR_CLUSTER_OPTION' }, what);
   }
+  // An address that is not local: the system's error, and the process may start a cluster afterwards.
+  await t.rejects(serveCluster({ ...base, address: ['192.0.2.1', 0] }), { code: 'EADDRNOTAVAIL' }, 'an address not on this machine');
+  const after = (await serveCluster({ ...base, workers: 1 })) as ClusterHandle;
+  t.equal(after.workers().length, 1, 'a failed start leaves the process free to start a cluster');
+  await after.stop();
 });
 
 t.test('repy-http serve --workers: a bad count is a usage error', async (t) => {

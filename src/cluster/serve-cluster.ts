@@ -89,6 +89,9 @@ export interface ClusterHandle {
   readonly stopped: Promise<void>;
 }
 
+/** Whether this process runs a cluster's primary now. */
+let running = false;
+
 /** A line on stderr per cluster error: a crash must be visible. */
 function reportClusterError(err: ClusterError): void {
   process.stderr.write(`repy-http cluster: ${err.message}\n`);
@@ -189,9 +192,17 @@ export async function serveCluster(options: ClusterOptions): Promise<ClusterHand
     return runWorker(() => registerModule(config));
   }
 
+  // node:cluster keeps one set of settings (the program workers run) per process.
+  if (running) throw bad('a cluster is already running in this process: stop it first');
+  running = true;
   const host = address[0] as string;
   let port = address[1] as number;
-  if (port === 0) port = await pickPort(host);
+  try {
+    if (port === 0) port = await pickPort(host);
+  } catch (err) {
+    running = false;
+    throw err;
+  }
   const primary = new Primary({
     workers,
     address: [host, port],
@@ -220,6 +231,7 @@ export async function serveCluster(options: ClusterOptions): Promise<ClusterHand
     process.on('SIGHUP', onRoll);
   }
   void primary.stopped.then(() => {
+    running = false;
     process.off('SIGTERM', onStop);
     process.off('SIGINT', onStop);
     process.off('SIGHUP', onRoll);
