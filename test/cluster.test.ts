@@ -6,6 +6,7 @@
  * signal-driven behaviour under load is in cluster-signals.test.ts.
  */
 import t from 'tap';
+import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
@@ -194,4 +195,14 @@ t.test('repy-http serve --workers: a bad count is a usage error', async (t) => {
     t.equal(await serve([APP, '--workers', n], (l) => lines.push(l)), 2, `--workers ${n}`);
     t.same(lines, ['--workers needs a positive integer']);
   }
+});
+
+t.test('worker-main run by hand says what it is for and exits 2', async (t) => {
+  const main = resolve(import.meta.dirname, '..', 'src', 'cluster', 'worker-main.ts');
+  const r = await new Promise<{ code: number | null; stderr: string }>((done) => {
+    execFile(process.execPath, ['--import', '@tapjs/typescript/import', main], { cwd: resolve(import.meta.dirname, '..'), timeout: 60_000 },
+      (err, _stdout, stderr) => done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr }));
+  });
+  t.equal(r.code, 2);
+  t.match(r.stderr, 'runs only as a worker forked by serveCluster');
 });
