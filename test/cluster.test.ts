@@ -135,6 +135,31 @@ t.test('crashed workers are replaced with exponential backoff, reset after a hea
   t.equal((events.filter((e) => e.type === 'restart').pop() as { delay: number }).delay, 40, 'the count was reset');
 });
 
+t.test('the hard deadline: a worker still busy after stopTimeout is killed', { timeout: 60_000 }, async (t) => {
+  const events: ClusterEvent[] = [];
+  const errors: ClusterError[] = [];
+  const h = (await serveCluster({
+    workers: 1, address: ['127.0.0.1', 0], module: APP, signals: false, stopTimeout: 300,
+    onEvent: (e) => events.push(e), onError: (e) => errors.push(e),
+  })) as ClusterHandle;
+  const slow = new Promise<string>((done) => {
+    const req = request({ host: '127.0.0.1', port: h.address[1], path: '/slow?ms=5000', agent: false }, (res) => {
+      res.resume().on('end', () => done(`answered ${res.statusCode}`));
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+    req.end();
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  const start = Date.now();
+  await h.stop();
+  t.ok(Date.now() - start < 4000, `stop() resolved at the deadline, not after the 5 s request (${Date.now() - start} ms)`);
+  t.equal(errors.length, 1);
+  t.match(errors[0]!.message, 'did not stop within 300 ms: killed');
+  t.equal(errors[0]!.signal, 'SIGKILL');
+  t.match(events.find((e) => e.type === 'exit'), { signal: 'SIGKILL', planned: true });
+  t.equal(await slow, 'ECONNRESET', 'the request cut by the kill sees its connection reset');
+});
+
 t.test('restartDelay', async (t) => {
   t.same([1, 2, 3, 4, 8, 1000].map((n) => restartDelay(n, BACKOFF_DEFAULTS)), [100, 200, 400, 800, 10_000, 10_000]);
   t.equal(restartDelay(0, BACKOFF_DEFAULTS), 100, 'the first delay at least');
