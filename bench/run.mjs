@@ -2,7 +2,7 @@
 // `npm run bench:smoke` (every benchmark briefly, for CI: prints, asserts
 // nothing). Both build dist/ first; the servers run from dist/.
 //
-//   node bench/run.mjs [--smoke] [--rounds N] [keepalive] [pipelined] [parser] [upload] [idle] [tls] [sse]
+//   node bench/run.mjs [--smoke] [--rounds N] [keepalive] [pipelined] [parser] [upload] [idle] [tls] [sse] [cluster]
 //
 // Each benchmark prints a table of medians over its rounds (contenders
 // alternating A B C A B C ...), the ratios beside issue #5's targets, and
@@ -17,8 +17,9 @@ import { runUpload } from './upload.mjs';
 import { runIdle } from './idle.mjs';
 import { runTls } from './tls.mjs';
 import { runSseFanout } from './sse-fanout.mjs';
+import { runCluster } from './cluster.mjs';
 
-const NAMES = ['keepalive', 'pipelined', 'parser', 'upload', 'idle', 'tls', 'sse'];
+const NAMES = ['keepalive', 'pipelined', 'parser', 'upload', 'idle', 'tls', 'sse', 'cluster'];
 let smoke = false;
 let roundsOverride = null;
 const picked = [];
@@ -66,6 +67,8 @@ const BENCHES = {
   tls: () => runTls({ connections: 50, seconds: smoke ? 1 : 3, warmup: smoke ? 0 : 2, rounds: rounds(10, 1), target: 1.0 }),
   // Issue #11: one source fanned out to 1 000 SSE watchers, against node:http by hand.
   sse: () => runSseFanout({ watchers: 1000, events: smoke ? 100 : 2000, perTurn: 10, rounds: rounds(3, 1) }),
+  // Unpinned: the workers need the cores (bench/cluster.mjs says why the ratios are floors on 2 cores).
+  cluster: () => runCluster({ seconds: smoke ? 1 : 3, rounds: rounds(7, 1), warmup: smoke ? 0 : 2, connections: 50 }),
 };
 
 const env = environment();
@@ -79,7 +82,7 @@ const started = performance.now();
 const summaries = [];
 let failed = 0;
 for (const name of selected) {
-  if (LOADGEN === null && (name === 'keepalive' || name === 'pipelined' || name === 'tls')) {
+  if (LOADGEN === null && (name === 'keepalive' || name === 'pipelined' || name === 'tls' || name === 'cluster')) {
     console.log(`\n## ${name}: skipped, no load generator (apt-get install -y wrk, or npm install for autocannon)`);
     failed++;
     continue;

@@ -25,20 +25,23 @@ import { registerCallback, stopCallback, boundAddress, type Callback } from './s
 import { serveStatic } from './static/index.js';
 import { withInspector } from './inspector/index.js';
 import type { RequestDict } from './server/request.js';
+import { serveCluster } from './cluster/index.js';
 import { parseMessages, type ParsedMessage } from './parser/inspect.js';
 import type { RequestHead, ResponseHead } from './parser/parser.js';
 import { headersObject } from './message/headers.js';
 import { parseQuery } from './message/url.js';
 
 const USAGE = `usage: repy-http parse [options] [FILE|-]
-       repy-http serve [DIR | MODULE.mjs] [--host H] [--port P] [--no-log]
+       repy-http serve [DIR | MODULE.mjs] [--host H] [--port P] [--workers N] [--no-log]
        repy-http inspect [DIR | MODULE.mjs] [--host H] [--port P] [--no-log]
        repy-http --version
 
 serve: serves the files of DIR (default: the current directory), or the
 callback that MODULE.mjs (or .js) exports as default, on http://H:P/
 (default 127.0.0.1:8000), with an access log on stdout (--no-log: none),
-until SIGINT or SIGTERM.
+until SIGINT or SIGTERM. --workers N: N processes share the port
+(node:cluster); a crashed one is restarted, SIGHUP restarts them one at a
+time without refusing a connection (docs/cluster.md).
 
 inspect: the same, with a live page at http://H:P/_inspect/ that shows each
 request's bytes, what the parser made of each byte, the request dictionary
@@ -226,11 +229,14 @@ export function main(argv: string[], out: (line: string) => void = (l) => proces
 }
 
 /**
- * `repy-http serve [DIR | MODULE.mjs] [--host H] [--port P] [--no-log]`:
+ * `repy-http serve [DIR | MODULE.mjs] [--host H] [--port P] [--workers N] [--no-log]`:
  * registers the callback, prints `serving WHAT on http://H:P/` once
  * listening, and resolves with the exit status once `stop` resolves (by
  * default on SIGINT or SIGTERM), after `stopCallback`. A usage error
- * resolves at once with 2.
+ * resolves at once with 2. With `--workers N`, `serveCluster` forks N
+ * workers that run this command again and register there; the primary
+ * resolves once they have all stopped (SIGTERM/SIGINT, or `stop`), and
+ * rolls a restart on SIGHUP.
  *
  * @example
  * process.exitCode = await serve(['public', '--port', '0']);
@@ -285,6 +291,7 @@ async function runServer(command: 'serve' | 'inspect', args: string[], out: (lin
   let host = '127.0.0.1';
   let port = 8000;
   let log = true;
+  let workers = 0;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--host' && args[i + 1] !== undefined) host = args[++i]!;
@@ -292,6 +299,13 @@ async function runServer(command: 'serve' | 'inspect', args: string[], out: (lin
       port = Number(args[++i]);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         out('--port needs an integer 0-65535');
+        return 2;
+      }
+    } else if (a === '--workers' && command === 'serve') {
+      // Not for inspect: its page shows one process's traffic.
+      workers = Number(args[++i]);
+      if (!Number.isInteger(workers) || workers < 1) {
+        out('--workers needs a positive integer');
         return 2;
       }
     } else if (a === '--no-log') log = false;
@@ -323,10 +337,34 @@ async function runServer(command: 'serve' | 'inspect', args: string[], out: (lin
     out(`cannot ${command} ${target}: ${(e as Error).message}`);
     return 2;
   }
+  const where = (h: string, p: number): string => `http://${h.includes(':') ? `[${h}]` : h}:${p}/`;
+  if (workers > 0) {
+    const served = callback;
+    const cluster = await serveCluster({
+      workers,
+      address: [host, port],
+      // Each worker runs this command again and gets here: it registers on the primary's address.
+      // stopIdleTimeout: a rolling restart answers the requests that cross the FIN of a kept-alive connection.
+      setup: (address) => registerCallback(address, served, { log, stopIdleTimeout: 1000 }),
+      onEvent: (e) => {
+        if (e.type === 'roll') out(e.phase === 'start' ? 'SIGHUP: restarting the workers one at a time' : `restarted: workers ${cluster.workers().join(' ')}`);
+        else if (e.type === 'stop' && e.phase === 'start') out('stopping: in-flight requests are answered, then the workers exit');
+      },
+    });
+    if (cluster.role === 'worker') {
+      await cluster.stopped; // the worker exits when told to stop
+      /* c8 ignore next */
+      return 0;
+    }
+    out(`serving ${target} on ${where(cluster.address[0], cluster.address[1])} with ${workers} workers (pids ${cluster.workers().join(' ')})`);
+    void stop().then(() => cluster.stop());
+    await cluster.stopped;
+    return 0;
+  }
   const inspector = command === 'inspect' ? withInspector(callback) : null;
   const id = await registerCallback([host, port], inspector?.callback ?? callback, { log, ...(inspector ? { onRaw: inspector.onRaw } : {}) });
   const [h, p] = boundAddress(id);
-  const url = `http://${h.includes(':') ? `[${h}]` : h}:${p}/`;
+  const url = where(h, p);
   if (inspector === null) out(`serving ${target} on ${url}`);
   else out(`inspecting ${target ?? 'the echo callback'} on ${url} (page: ${url}_inspect/)`);
   await stop();

@@ -38,6 +38,7 @@ const SUBPATHS = [
   'idempotency',
   'inspector',
   'jobs',
+  'cluster',
   'parser',
   'redis',
   'sessions',
@@ -189,6 +190,13 @@ t.test('"repy-http/jobs" exports jobResource, runJob and the memory store', asyn
     const e = new m.JobCanceledError('u', null);
     console.log(JSON.stringify({ jobResource: typeof m.jobResource, runJob: typeof m.runJob, store: typeof m.memoryStore().append, code: e.code }));`);
   t.same(out, { jobResource: 'function', runJob: 'function', store: 'function', code: 'ERR_JOB_CANCELED' });
+});
+
+t.test('"repy-http/cluster" exports serveCluster and its error class', async (t) => {
+  const out = await child(`
+    const m = await import('repy-http/cluster');
+    console.log(JSON.stringify({ serveCluster: typeof m.serveCluster, code: new m.ClusterError('ERR_CLUSTER_OPTION', 'x').code, delay: m.restartDelay(3, m.BACKOFF_DEFAULTS) }));`);
+  t.same(out, { serveCluster: 'function', code: 'ERR_CLUSTER_OPTION', delay: 400 });
 });
 
 t.test('files outside the exports map are not importable', async (t) => {

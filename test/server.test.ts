@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { boundAddress, registerCallback, stopCallback } from '../src/server/server.js';
 import { IndexError, KeyError, ValueError, InvalidResponseError } from '../src/errors.js';
 import type { RequestDict } from '../src/server/request.js';
-import { Client, exchange, serve, sleep } from './helpers/wire.js';
+import { Client, exchange, parseReplies, serve, sleep } from './helpers/wire.js';
 
 const H = 'Host: t\r\n';
 const echo = async (req: RequestDict) => {
@@ -509,6 +509,47 @@ t.test('stopCallback', async (t) => {
     const again = await registerCallback(['127.0.0.1', port], echo);
     t.equal(boundAddress(again)[1], port);
     await stopCallback(again);
+  });
+
+  t.test('stopIdleTimeout: a request sent on an idle connection after the stop is answered, with Connection: close', async (t) => {
+    const id = await registerCallback(['127.0.0.1', 0], echo, { stopIdleTimeout: 2000 });
+    const port = boundAddress(id)[1];
+    const c = new Client(port);
+    await c.ready;
+    c.write(`GET /first HTTP/1.1\r\n${H}\r\n`);
+    await c.responses(1);
+    const quiet = new Client(port); // idle all along: closed once the grace is over
+    await quiet.ready;
+    const start = Date.now();
+    const stopping = stopCallback(id);
+    await sleep(100);
+    t.notOk(c.closed, 'the idle connection is still open during the grace');
+    c.write(`GET /second HTTP/1.1\r\n${H}\r\n`);
+    const [, r] = await c.responses(2);
+    t.equal(r!.status, 200, 'the request that crossed the stop is answered');
+    t.equal(r!.body, 'GET /second 1.1 0 ');
+    t.equal(r!.headers['connection'], 'close', 'and told that the connection ends');
+    await c.closedByServer(2000);
+    t.ok(c.closed, 'then closed');
+    await quiet.closedByServer(5000);
+    t.ok(quiet.closed && quiet.received.length === 0, 'a connection that stays idle is closed without a word');
+    await stopping;
+    t.ok(Date.now() - start >= 1900, `stopCallback waited for the grace (${Date.now() - start} ms)`);
+  });
+
+  t.test('stopIdleTimeout 0 (default): the idle connection is closed at once, a request sent after is lost', async (t) => {
+    const id = await registerCallback(['127.0.0.1', 0], echo);
+    const c = new Client(boundAddress(id)[1]);
+    await c.ready;
+    c.write(`GET /first HTTP/1.1\r\n${H}\r\n`);
+    await c.responses(1);
+    const stopping = stopCallback(id);
+    await sleep(100);
+    c.write(`GET /second HTTP/1.1\r\n${H}\r\n`);
+    await c.closedByServer(2000);
+    t.equal(parseReplies(c.received).length, 1, 'only the first request was answered');
+    await stopping;
+    await t.rejects(registerCallback(['127.0.0.1', 0], echo, { stopIdleTimeout: -1 }), ValueError, 'a negative grace is refused');
   });
 
   t.test('a callback that never answers is cut at stopTimeout', async (t) => {

@@ -512,11 +512,26 @@ export class Connection {
     if (linger !== null) this.socket.once('close', () => clearTimeout(linger));
   }
 
-  /** Stop was asked: close now if nothing is in flight, else after the in-flight responses. */
+  /**
+   * Stop was asked: close now if nothing is in flight, else after the
+   * in-flight responses. With `stopIdleTimeout`, a connection with nothing
+   * in flight stays open that long first: a request the client sent before
+   * it could see our FIN (the keep-alive race of RFC 9112 §9.3.1) is then
+   * answered, with `Connection: close`, instead of being lost.
+   */
   shutdown(): void {
     for (const ex of this.queue) ex.controller?.abort(new RepyHttpError('ERR_SERVER_STOPPING', 'server stopping'));
-    if (this.idle || (this.queue.length === 0 && this.bodyTarget === null)) this.closeSoon();
-    else if (this.bodyTarget === null) this.stopReading = true;
+    if (this.queue.length === 0 && this.bodyTarget === null) {
+      const grace = this.ctx.options.stopIdleTimeout;
+      if (grace === 0) {
+        this.closeSoon();
+        return;
+      }
+      const t = timer(() => {
+        if (this.queue.length === 0 && this.bodyTarget === null) this.closeSoon();
+      }, grace);
+      if (t !== null) this.socket.once('close', () => clearTimeout(t));
+    } else if (this.bodyTarget === null) this.stopReading = true;
   }
 
   /** Tears the connection down at once. */

@@ -9,6 +9,7 @@ import { DEFAULT_LIMITS } from '../parser/constants.js';
 import type { ParserOptions } from '../parser/parser.js';
 import type { RequestDict } from './request.js';
 import type { RawTap } from './tap.js';
+import cluster from 'node:cluster';
 import { inspect } from 'node:util';
 import type { TlsOptions } from 'node:tls';
 import { ValueError } from '../errors.js';
@@ -70,6 +71,21 @@ export interface ServerOptions extends Omit<ParserOptions, 'trace'> {
    * await registerCallback(['127.0.0.1', 0], cb, { onRaw: (t) => t.kind === 'in' && console.log(t.bytes.length) });
    */
   onRaw?: RawTap | null;
+  /**
+   * Whether the listening socket is this registration's alone. It matters
+   * only in a `node:cluster` worker: `true` binds the address in the worker
+   * itself, so a second worker on the same port fails with `EADDRINUSE`;
+   * `false` asks the primary for the port, which it shares among the workers
+   * (it accepts, and hands each connection to one of them). Outside a worker
+   * the socket is always the process's own. A second registration on an
+   * address this process already listens on fails with `EADDRINUSE` either
+   * way. Default: `false` in a cluster worker, `true` elsewhere.
+   *
+   * @example
+   * // in a worker forked by node:cluster: every worker answers on port 8080
+   * await registerCallback(['127.0.0.1', 8080], cb); // exclusive: false by default here
+   */
+  exclusive?: boolean;
   /** Requests of one connection waiting for their responses before reading pauses (default 16). */
   maxPipelined?: number;
   /** Buffered, unread request content (bytes) before reading pauses (default 64 KiB). */
@@ -102,6 +118,14 @@ export interface ServerOptions extends Omit<ParserOptions, 'trace'> {
   tls?: ServerTlsOptions | null;
   /** With `tls`: milliseconds for a TLS handshake to complete before the socket is destroyed and reported (default 10 000). */
   handshakeTimeout?: number;
+  /**
+   * Milliseconds a connection with nothing in flight stays open once
+   * `stopCallback` was called, so that a request its client sent meanwhile
+   * is answered (with `Connection: close`) rather than met by a close
+   * (default 0: such connections close at once). `repy-http/cluster` sets
+   * 1 000 in its workers, so that a rolling restart refuses nothing.
+   */
+  stopIdleTimeout?: number;
 }
 
 /** Options with every default filled in. */
@@ -151,6 +175,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   lingerTimeout: 2_000,
   stopTimeout: 10_000,
   handshakeTimeout: 10_000,
+  stopIdleTimeout: 0,
 });
 
 /** Validates options: unknown keys and bad values are errors, not silent surprises. */
@@ -158,7 +183,7 @@ export function resolveOptions(options: unknown): ServerOptionsResolved {
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object');
   const o = options as Record<string, unknown>;
-  const out: Record<string, unknown> = { ...SERVER_DEFAULTS, allowBareLF: false, requireHost: true, onError: reportToStderr, signal: null, log: null, tls: null, onRaw: null };
+  const out: Record<string, unknown> = { ...SERVER_DEFAULTS, allowBareLF: false, requireHost: true, onError: reportToStderr, signal: null, log: null, tls: null, onRaw: null, exclusive: !cluster.isWorker };
   for (const key of Object.keys(o)) {
     const v = o[key];
     if (v === undefined) continue;
@@ -173,7 +198,7 @@ export function resolveOptions(options: unknown): ServerOptionsResolved {
       out[key] = v;
     } else if (key === 'tls') {
       out[key] = tlsOption(v);
-    } else if (key === 'allowBareLF' || key === 'requireHost') {
+    } else if (key === 'allowBareLF' || key === 'requireHost' || key === 'exclusive') {
       if (typeof v !== 'boolean') throw new TypeError(`options.${key} must be a boolean`);
       out[key] = v;
     } else if (key in SERVER_DEFAULTS) {

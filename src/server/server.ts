@@ -105,7 +105,7 @@ export async function registerCallback(address: readonly [string, number], callb
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
-    server.listen({ host, port, exclusive: true }, () => {
+    server.listen({ host, port, exclusive: opts.exclusive }, () => {
       server.off('error', onError);
       resolve();
     });
