@@ -475,7 +475,7 @@ t.test('stop() while a POST is in flight: the run never starts', async (t) => {
   sock.destroy();
 });
 
-t.test('a failing store: a 500 for the request, onError for what runs in the background', async (t) => {
+t.test('a failing store: 503 with Retry-After for the request, the store\'s error to onError', async (t) => {
   const inner = memoryStore();
   let failing = false;
   const down = async (): Promise<never> => { throw new Error('store down'); };
@@ -489,11 +489,16 @@ t.test('a failing store: a 500 for the request, onError for what runs in the bac
   const s = await serve(t, { store, run: async (a) => (a === 'hang' ? never.promise : 'quick') });
   const hung = s.base + (await post(s.base, 'hang')).body.id;
   failing = true;
-  t.equal((await open(hung, { httpheaders: { Accept: 'text/event-stream' } })).statuscode, 500, 'SSE');
-  t.equal((await open(`${hung}?wait=0`)).statuscode, 500, 'JSON');
-  t.equal((await open(hung, { method: 'DELETE' })).statuscode, 500, 'DELETE');
+  for (const [what, r] of [
+    ['SSE', await open(hung, { httpheaders: { Accept: 'text/event-stream' } })],
+    ['JSON', await open(`${hung}?wait=0`)],
+    ['DELETE', await open(hung, { method: 'DELETE' })],
+  ] as const) {
+    t.same([r.statuscode, r.headers['Retry-After']], [503, '1'], `${what}: 503, retry later`);
+  }
   await s.jobs.stop(); // its cancel fails: reported, and the run is aborted anyway
-  t.match(s.errors.map((e) => (e.err as Error).message), ['store down']);
+  t.equal(s.errors.length, 4, 'three requests and the stop reported');
+  t.ok(s.errors.every((e) => (e.err as Error).message === 'store down'), "each report is the store's own error");
   never.open();
   await inner.close();
 });

@@ -15,6 +15,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { RepyHttpError } from '../errors.js';
 import type { RequestDict } from '../server/request.js';
 import type { ResponseDict } from '../server/response.js';
 import type { Callback } from '../server/server.js';
@@ -206,6 +207,40 @@ function dataOf(e: { value: unknown }): string {
   return text;
 }
 
+/**
+ * A store call failed (its cause is the store's own error): the request
+ * gets 503 with `Retry-After`, like any dependency that is down, and the
+ * cause goes to `onError`. Wrapped here so that the resource can tell a
+ * store's failure from a bug of its own, which stays the server's 500.
+ */
+class JobStoreFailure extends RepyHttpError {
+  override name = 'JobStoreFailure';
+}
+
+/** `store` with every failure turned into a {@link JobStoreFailure}. */
+function guarded(store: JobStore): JobStore {
+  const wrap = <A extends unknown[], R>(name: string, f: (...a: A) => Promise<R>) => (...a: A): Promise<R> => {
+    let p: Promise<R>;
+    try {
+      p = f(...a);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    return p.catch((err: unknown) => {
+      throw new JobStoreFailure('ERR_JOB_STORE', `the job store failed (${name})`, { cause: err });
+    });
+  };
+  return {
+    create: wrap('create', store.create.bind(store)),
+    append: wrap('append', store.append.bind(store)),
+    read: wrap('read', store.read.bind(store)),
+    subscribe: wrap('subscribe', store.subscribe.bind(store)),
+    cancel: wrap('cancel', store.cancel.bind(store)),
+    expire: wrap('expire', store.expire.bind(store)),
+    ...(store.close === undefined ? {} : { close: store.close.bind(store) }),
+  };
+}
+
 function problem(status: number, error: string, message: string, headers: Record<string, string> = {}): ResponseDict {
   const r = json({ error, message }, status);
   return { ...r, headers: { ...r.headers, 'Cache-Control': 'no-store', ...headers } };
@@ -259,7 +294,7 @@ export function jobResource(options: JobResourceOptions): JobResource {
   const onError = options.onError === undefined ? reportToStderr : options.onError;
   if (onError !== null && typeof onError !== 'function') throw new TypeError('jobResource: options.onError must be a function or null');
   const ownStore = options.store === undefined;
-  const store: JobStore = options.store ?? memoryStore();
+  const store: JobStore = guarded(options.store ?? memoryStore());
 
   /** Runs of this process: id → the controller behind their signal. */
   const local = new Map<string, AbortController>();
@@ -271,6 +306,7 @@ export function jobResource(options: JobResourceOptions): JobResource {
 
   function report(err: unknown, job: string | null): void {
     if (onError === null) return;
+    if (err instanceof JobStoreFailure) err = err.cause ?? err; // the store's own error is the news
     try {
       onError(err, job);
     } catch {
@@ -496,6 +532,16 @@ export function jobResource(options: JobResourceOptions): JobResource {
   }
 
   async function callback(req: RequestDict): Promise<ResponseDict> {
+    try {
+      return await dispatch(req);
+    } catch (err) {
+      if (!(err instanceof JobStoreFailure)) throw err;
+      report(err, null);
+      return problem(503, 'store_unavailable', 'the job store is unavailable; retry later', { 'Retry-After': '1' });
+    }
+  }
+
+  async function dispatch(req: RequestDict): Promise<ResponseDict> {
     const path = req.path;
     if (path === prefix || path === prefix.slice(0, -1)) {
       if (req.verb === 'POST') return post(req, namesMediaType(header(req, 'accept'), 'text/event-stream', true));

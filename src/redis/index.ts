@@ -14,3 +14,4 @@
 
 export { connectRedis, RedisStoreError, type RedisLike, type RedisSubscriber, type ConnectRedisOptions } from './client.js';
 export { redisIdempotencyStore, type RedisIdempotencyStoreOptions } from './idempotency-store.js';
+export { redisJobStore, type RedisJobStoreOptions } from './job-store.js';
