@@ -259,10 +259,11 @@ export function runToEnd(argv, opts = {}) {
  * `seconds`, `pipeline` requests per write, from the client core. Returns
  * { rps, requests, seconds, errors, latencyP50Ms, latencyP99Ms }.
  */
-export async function load({ port, connections, seconds, pipeline = 1, secure = false }) {
+export async function load({ port, connections, seconds, pipeline = 1, secure = false, script: luaScript = null }) {
   const url = `${secure ? 'https' : 'http'}://127.0.0.1:${port}/`;
+  if (luaScript !== null && LOADGEN !== 'wrk') throw new Error(`this benchmark needs wrk (its requests come from ${luaScript})`);
   if (LOADGEN === 'wrk') {
-    const script = join(BENCH_DIR, 'wrk', pipeline > 1 ? 'pipeline.lua' : 'report.lua');
+    const script = join(BENCH_DIR, 'wrk', luaScript ?? (pipeline > 1 ? 'pipeline.lua' : 'report.lua'));
     const argv = ['wrk', '-t1', `-c${connections}`, `-d${Math.max(1, Math.round(seconds))}s`, '--timeout', '10s', '-s', script, url];
     if (pipeline > 1) argv.push('--', String(pipeline));
     const out = await runToEnd(pinned('client', argv));
