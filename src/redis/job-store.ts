@@ -7,10 +7,10 @@
  *
  * | key | type | holds |
  * | --- | --- | --- |
- * | `<prefix><id>` | hash | `last` (the last event id), `finished` (0/1) |
- * | `<prefix><id>:events` | stream | one entry per event, with the stream id `0-<event id>`, so `Last-Event-ID: n` is the stream position `0-n` and a resume is `XRANGE (0-n +` (exclusive) |
+ * | `<prefix>{<id>}` | hash | `last` (the last event id), `finished` (0/1) |
+ * | `<prefix>{<id>}:events` | stream | one entry per event, with the stream id `0-<event id>`, so `Last-Event-ID: n` is the stream position `0-n` and a resume is `XRANGE (0-n +` (exclusive) |
  * | `<prefix>runs` | sorted set | every run held, scored by the time it may be forgotten: `maxRuns` counts it |
- * | channel `<prefix><id>` | pub/sub | each new event, as JSON |
+ * | channel `<prefix>{<id>}` | pub/sub | each new event, as JSON |
  *
  * `create`, `append` and `cancel` are Lua scripts, one atomic step each:
  * the next id, the stream entry, the trim of the oldest `running` event past
@@ -127,8 +127,9 @@ export function redisJobStore(client: RedisLike, options: RedisJobStoreOptions =
   const timeout = positive('commandTimeout', options.commandTimeout, 2000);
   const onError = options.onError ?? throttledStderr('repy-http/redis job store subscriber');
   const runs = prefix + 'runs';
-  const meta = (job: string): string => prefix + job;
-  const events = (job: string): string => prefix + job + ':events';
+  // The run's id in braces is a Redis Cluster hash tag: a run's keys share one slot.
+  const meta = (job: string): string => prefix + '{' + job + '}';
+  const events = (job: string): string => prefix + '{' + job + '}:events';
   const call = (args: string[]): Promise<unknown> => command(client, args, timeout);
 
   /** The subscriber connection, opened on first use; every job's listeners by channel. */
