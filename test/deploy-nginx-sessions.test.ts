@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findBinary, freePort, run, startPeer, waitForPort } from './helpers/peers-common.js';
+import { redisSkip, startRedis } from './helpers/redis-server.js';
 
 const root = resolve(import.meta.dirname, '..');
 const nginx = findBinary(['nginx']);
@@ -24,8 +25,8 @@ const skip = nginx === null
 interface Answer { home: string; pid: number; session: string; visits: number }
 
 /** Starts one backend; resolves with its port once it listens. */
-async function backend(t: Test, home: string): Promise<{ child: ChildProcess; port: number }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME_NAME: home, HOST: '127.0.0.1', PORT: '0' };
+async function backend(t: Test, home: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; port: number }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME_NAME: home, HOST: '127.0.0.1', PORT: '0', ...extraEnv };
   delete env['NODE_OPTIONS'];
   const child = spawn(process.execPath, [join(root, 'examples', 'deploy', 'session-backend.mjs')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => {
@@ -44,9 +45,10 @@ async function backend(t: Test, home: string): Promise<{ child: ChildProcess; po
   return { child, port };
 }
 
-t.test('sessions behind nginx: each session stays home; a dead home restarts only its own', { skip, timeout: 90_000 }, async (t) => {
+/** Three backends (with `env`) and nginx running the shipped configuration in front of them. */
+async function deployment(t: Test, env: NodeJS.ProcessEnv = {}): Promise<{ base: string; backends: Array<{ child: ChildProcess; port: number }> }> {
   const homes = ['b1', 'b2', 'b3'];
-  const backends = await Promise.all(homes.map((h) => backend(t, h)));
+  const backends = await Promise.all(homes.map((h) => backend(t, h, env)));
 
   const dir = mkdtempSync(join(tmpdir(), 'repy-http-deploy-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,6 +83,12 @@ http {
   await waitForPort(nport, 5000, () => exited);
   const base = `http://127.0.0.1:${nport}`;
 
+  return { base, backends };
+}
+
+t.test('sessions behind nginx: each session stays home; a dead home restarts only its own', { skip, timeout: 90_000 }, async (t) => {
+  const homes = ['b1', 'b2', 'b3'];
+  const { base, backends } = await deployment(t);
   /** One client: a cookie jar of one cookie. */
   class Client {
     cookie = '';
@@ -136,4 +144,50 @@ http {
   // And the restarted ones now stay at their new home.
   const again = await Promise.all(clients.filter((c) => homeOf.get(c) === 'b2').map((c) => c.get('/again')));
   t.ok(again.every((a) => a.visits === 2 && a.home !== 'b2'), 'the restarted sessions stay at their new home');
+});
+
+t.test('behind the same nginx, with Redis: idempotency and jobs work through any backend', { skip: skip || redisSkip, timeout: 90_000 }, async (t) => {
+  const redis = await startRedis(t);
+  const dir = mkdtempSync(join(tmpdir(), 'repy-http-deploy-effects-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const effects = join(dir, 'effects.log');
+  writeFileSync(effects, '');
+  const { base } = await deployment(t, { REDIS_URL: redis.url, EFFECTS_FILE: effects });
+  const count = (key: string): number => readFileSync(effects, 'utf8').split('\n').filter((l) => l.startsWith(`"${key}" `)).length;
+  const pay = async (key: string, amount: string): Promise<{ status: number; replayed: boolean; home: string }> => {
+    const res = await fetch(`${base}/pay`, { method: 'POST', body: amount, headers: { 'Idempotency-Key': `"${key}"` }, signal: AbortSignal.timeout(15_000) });
+    const body = (await res.json()) as { home?: string };
+    return { status: res.status, replayed: res.headers.get('idempotent-replayed') === 'true', home: body.home ?? '' };
+  };
+
+  // Cookie-less requests go round-robin: the retries land on other backends.
+  const answers: Array<{ status: number; replayed: boolean; home: string }> = [];
+  for (let i = 0; i < 6; i++) answers.push(await pay('k-seq', '10'));
+  t.equal(count('k-seq'), 1, 'six POSTs with one key through nginx: one effect');
+  t.same(answers.map((a) => [a.status, a.replayed]), [[201, false], ...Array.from({ length: 5 }, () => [201, true])], 'then five replays');
+  t.ok(answers.every((a) => a.home === answers[0]!.home), `every replay is the first answer (made on ${answers[0]!.home})`);
+  const storm = await Promise.all(Array.from({ length: 30 }, () => pay('k-storm', '5')));
+  t.equal(count('k-storm'), 1, `30 concurrent POSTs with one key over 3 backends: one effect (${storm.map((a) => a.status).join(' ')})`);
+
+  // A run started through nginx, read through nginx (any backend) until it ends.
+  const post = await fetch(`${base}/runs/`, { method: 'POST', body: '{"steps":4,"delay":60}', headers: { 'Content-Type': 'application/json' } });
+  t.equal(post.status, 201);
+  const location = post.headers.get('location')!;
+  let events: Array<{ id: number; state: string }> = [];
+  let last = 0;
+  for (let i = 0; i < 40 && events.at(-1)?.state !== 'success'; i++) {
+    const res = await fetch(`${base}${location}?wait=5`, { headers: { 'Last-Event-ID': String(last) } });
+    const batch = (await res.json()) as Array<{ id: number; state: string }>;
+    events = events.concat(batch);
+    last = events.at(-1)?.id ?? last;
+  }
+  t.same(events.map((e) => e.id), [1, 2, 3, 4, 5, 6], 'long polls through nginx (round-robin) see every event once, in order');
+  t.equal(events.at(-1)?.state, 'success');
+
+  const long = await fetch(`${base}/runs/`, { method: 'POST', body: '{"steps":1000,"delay":20}', headers: { 'Content-Type': 'application/json' } });
+  const longAt = long.headers.get('location')!;
+  const del = await fetch(`${base}${longAt}`, { method: 'DELETE' });
+  t.equal(del.status, 202, 'DELETE through nginx (whichever backend) is accepted');
+  const final = (await (await fetch(`${base}${longAt}?wait=0`)).json()) as Array<{ state: string }>;
+  t.equal(final.at(-1)?.state, 'canceled', 'and the run, wherever it runs, ends canceled');
 });
