@@ -9,17 +9,16 @@
  */
 import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { findBinary, freePort, run, startPeer, waitForPort } from './helpers/peers-common.js';
+import { nginxSkip, startNginx } from './helpers/nginx.js';
 import { redisSkip, startRedis } from './helpers/redis-server.js';
 
 const root = resolve(import.meta.dirname, '..');
-const nginx = findBinary(['nginx']);
 const built = existsSync(join(root, 'dist', 'sessions', 'index.js'));
-const skip = nginx === null
-  ? 'nginx is not installed (.ci/run installs it with apt-get install nginx)'
+const skip = nginxSkip !== false
+  ? nginxSkip
   : !built ? 'dist/ not built (npm run build; CI builds before testing)' : false;
 
 interface Answer { home: string; pid: number; session: string; visits: number }
@@ -50,39 +49,14 @@ async function deployment(t: Test, env: NodeJS.ProcessEnv = {}): Promise<{ base:
   const homes = ['b1', 'b2', 'b3'];
   const backends = await Promise.all(homes.map((h) => backend(t, h, env)));
 
-  const dir = mkdtempSync(join(tmpdir(), 'repy-http-deploy-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d));
-  const nport = await freePort();
   let shipped = readFileSync(join(root, 'examples', 'deploy', 'nginx-sessions.conf'), 'utf8');
-  shipped = shipped.replaceAll('listen 127.0.0.1:8080;', `listen 127.0.0.1:${nport};`);
   homes.forEach((_, i) => (shipped = shipped.replaceAll(`127.0.0.1:${8081 + i}`, `127.0.0.1:${backends[i]!.port}`)));
-  t.notMatch(shipped, /:808[0-3]\b/, 'every port of the shipped file was replaced');
-  writeFileSync(join(dir, 'sessions.conf'), shipped);
-  writeFileSync(join(dir, 'nginx.conf'), `
-${process.getuid?.() === 0 ? 'user root;' : ''}
-worker_processes 1;
-error_log ${dir}/error.log info;
-events { worker_connections 1024; }
-http {
-  access_log ${dir}/access.log;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  include ${dir}/sessions.conf;
-}
-`);
-  const args = ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')];
-  const check = await run(nginx!, ['-t', ...args], { timeoutMs: 5000 });
-  t.equal(check.code, 0, `nginx -t accepts the shipped configuration: ${check.stderr.trim()}`);
-  const peer = startPeer(t, nginx!, [...args, '-g', `daemon off; pid ${dir}/nginx.pid;`]);
-  let exited = false;
-  void peer.exited.then(() => (exited = true));
-  await waitForPort(nport, 5000, () => exited);
-  const base = `http://127.0.0.1:${nport}`;
-
+  const { base } = await startNginx(t, (port, dir) => {
+    const conf = shipped.replaceAll('listen 127.0.0.1:8080;', `listen 127.0.0.1:${port};`);
+    t.notMatch(conf, /:808[0-3]\b/, 'every port of the shipped file was replaced');
+    writeFileSync(join(dir, 'sessions.conf'), conf);
+    return `  include ${dir}/sessions.conf;`;
+  }, { workerConnections: 1024, prefix: 'repy-http-deploy-' });
   return { base, backends };
 }
 

@@ -5,15 +5,10 @@
 // when it happens (before the run's next step), and a JSON long poll
 // through nginx must wait and wake.
 import t from 'tap';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { runJob } from '../src/jobs/index.js';
-import { findBinary, freePort, run, startPeer, waitForPort } from './helpers/peers-common.js';
+import { nginxSkip as skip, startNginx } from './helpers/nginx.js';
 import { gate, getJson, post, serve, until } from './helpers/jobs-common.js';
 
-const nginx = findBinary(['nginx']);
-const skip = nginx === null ? 'nginx is not installed; .ci/run installs it with apt-get install nginx' : false;
 
 t.test('behind nginx (proxy_buffering on): events arrive one by one, the long poll waits', { skip, timeout: 60_000 }, async (t) => {
   const steps = Array.from({ length: 4 }, () => gate());
@@ -23,37 +18,15 @@ t.test('behind nginx (proxy_buffering on): events arrive one by one, the long po
     return 'done';
   } });
 
-  const dir = mkdtempSync(join(tmpdir(), 'repy-http-nginx-jobs-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d));
-  const nport = await freePort();
-  writeFileSync(join(dir, 'nginx.conf'), `
-${process.getuid?.() === 0 ? 'user root;' : ''}
-worker_processes 1;
-error_log ${dir}/error.log info;
-events { worker_connections 64; }
-http {
-  access_log ${dir}/access.log;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+  const nginx = await startNginx(t, (port) => `
   upstream backend { server 127.0.0.1:${s.port}; keepalive 8; }
   server {
-    listen 127.0.0.1:${nport};
+    listen 127.0.0.1:${port};
     # proxy_buffering is on (the default); proxy_read_timeout is 60 s (the default).
     location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
-}
-`);
-  const check = await run(nginx!, ['-t', '-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], { timeoutMs: 5000 });
-  t.equal(check.code, 0, check.stderr);
-  const peer = startPeer(t, nginx!, ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf'), '-g', `daemon off; pid ${dir}/nginx.pid;`]);
-  let exited = false;
-  void peer.exited.then(() => (exited = true));
-  await waitForPort(nport, 5000, () => exited);
-  const base = `http://127.0.0.1:${nport}/runs/`;
+`, { workerConnections: 64, prefix: 'repy-http-nginx-jobs-' });
+  const base = `${nginx.base}/runs/`;
 
   const seen: number[] = [];
   const result = runJob(base, 'stream', { onProgress: (p) => seen.push(p.id) });
@@ -74,5 +47,5 @@ http {
   t.equal(r.status, 200);
   t.same(r.body.map((e: { state: string }) => e.state), ['running']);
   t.ok(Date.now() - started >= 300, 'it waited for the event');
-  t.notMatch(readFileSync(join(dir, 'error.log'), 'utf8'), /\[(error|crit|alert|emerg)\]/, 'nginx logged no error');
+  t.notMatch(nginx.errorLog(), /\[(error|crit|alert|emerg)\]/, 'nginx logged no error');
 });

@@ -15,15 +15,12 @@
  */
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connectionsOf, findBinary, freePort, loggingServer, run, sha256, sleep, startPeer, waitForPort, within } from './helpers/peers-common.js';
+import { connectionsOf, loggingServer, run, sha256, sleep, within } from './helpers/peers-common.js';
+import { nginxBinary as nginx, nginxSkip, startNginx } from './helpers/nginx.js';
 
-const nginx = findBinary(['nginx']);
 const version = nginx === null ? null : await run(nginx, ['-v'], { timeoutMs: 5000 });
-const skip = nginx === null
-  ? 'nginx is not installed (not on PATH nor in /usr/sbin); .ci/run installs it with apt-get install nginx'
+const skip = nginxSkip !== false
+  ? nginxSkip
   : version!.code !== 0 ? `nginx -v failed: ${version!.stderr.trim()}` : false;
 
 t.test('nginx reverse proxy with upstream keep-alive', { skip, timeout: 30_000 }, async (t) => {
@@ -79,52 +76,19 @@ t.test('nginx reverse proxy with upstream keep-alive', { skip, timeout: 30_000 }
   });
 
   // --------------------------------------------------------------- nginx
-  const dir = mkdtempSync(join(tmpdir(), 'repy-http-nginx-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d));
-  const nport = await freePort();
   const proxy = 'proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_next_upstream off; proxy_read_timeout 10s;';
-  const conf = `
-# As root the workers would switch to "nobody", who cannot write the temp paths in ${dir}.
-${process.getuid?.() === 0 ? 'user root;' : ''}
-worker_processes 1;
-error_log ${dir}/error.log info;
-events { worker_connections 256; }
-http {
-  access_log ${dir}/access.log;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+  const { base, errorLog } = await startNginx(t, (port) => `
   client_max_body_size 16m;
   upstream backend {
     server 127.0.0.1:${srv.port};
     keepalive 16;
   }
   server {
-    listen 127.0.0.1:${nport};
+    listen 127.0.0.1:${port};
     location / { ${proxy} }
     location /unbuffered/ { ${proxy} proxy_request_buffering off; }
     location /stream/ { ${proxy} proxy_buffering off; }
-  }
-}
-`;
-  writeFileSync(join(dir, 'nginx.conf'), conf);
-  const test = await run(nginx!, ['-t', '-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], { timeoutMs: 5000 });
-  t.equal(test.code, 0, `nginx -t accepts the configuration: ${test.stderr.trim()}`);
-  const peer = startPeer(t, nginx!, ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf'), '-g', `daemon off; pid ${dir}/nginx.pid;`]);
-  let exited = false;
-  void peer.exited.then(() => (exited = true));
-  await waitForPort(nport, 5000, () => exited);
-  const base = `http://127.0.0.1:${nport}`;
-  const errorLog = (): string => {
-    try {
-      return readFileSync(join(dir, 'error.log'), 'utf8');
-    } catch {
-      return '';
-    }
-  };
+  }`);
 
   t.test('GETs with query strings arrive as sent', async (t) => {
     const queries = ['a=1&b=x+y&c&d=%C3%A9t%C3%A9', 'q=%2F%3F%26', 'empty=&&k'];

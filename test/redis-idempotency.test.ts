@@ -5,18 +5,15 @@
  * replayed, 100 concurrent same-key POSTs spread over both give one effect,
  * and a Redis restart gives clear 503s, then recovery.
  */
-import t, { type Test } from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
+import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { connectRedis, redisIdempotencyStore, RedisStoreError, type RedisLike } from '../src/redis/index.js';
 import type { StoredResponse } from '../src/idempotency/index.js';
-import { redisSkip, startRedis } from './helpers/redis-server.js';
+import { redisSkip, startRedis, startRedisApp } from './helpers/redis-server.js';
 import { sleep } from './helpers/peers-common.js';
 
-const childPath = fileURLToPath(new URL('./helpers/redis-app-child.ts', import.meta.url));
 const response: StoredResponse = { statuscode: 201, statusmsg: null, headers: { 'Content-Type': 'application/json', 'Set-Cookie': ['a=1', 'b=2'] }, body: Buffer.from([0, 255, 10, 13, 0x7b]) };
 
 t.test('the store contract on a real Redis', { skip: redisSkip }, async (t) => {
@@ -77,27 +74,6 @@ t.test('a Redis that does not answer: ERR_REDIS_TIMEOUT within commandTimeout, n
   server.child.kill('SIGCONT');
 });
 
-interface App { child: ChildProcess; port: number; stderr: () => string }
-
-function app(t: Test, url: string, effects: string, name: string): Promise<App> {
-  const env: NodeJS.ProcessEnv = { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' };
-  delete env['NODE_OPTIONS'];
-  const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', childPath, url, effects, name], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /listening (\d+)/.exec(out);
-      if (m !== null) resolve({ child, port: Number(m[1]), stderr: () => err });
-    });
-    child.on('exit', (code) => reject(new Error(`${name} exited ${code}: ${err}`)));
-  });
-}
 
 async function post(port: number, key: string, body: string, work = 0): Promise<{ status: number; replayed: boolean; json: { by?: string; body?: string }; retryAfter: string | null }> {
   const res = await fetch(`http://127.0.0.1:${port}/pay?work=${work}`, {
@@ -119,7 +95,7 @@ t.test('two server processes sharing one Redis', { skip: redisSkip, timeout: 60_
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const effects = join(dir, 'effects.log');
   writeFileSync(effects, '');
-  const [A, B] = await Promise.all([app(t, server.url, effects, 'A'), app(t, server.url, effects, 'B')]);
+  const [A, B] = await Promise.all([startRedisApp(t, server.url, effects, 'A'), startRedisApp(t, server.url, effects, 'B')]);
   const count = (key: string): number => readFileSync(effects, 'utf8').split('\n').filter((l) => l.startsWith(key + ' ')).length;
 
   t.test('answered by A, its retry sent to B is replayed', async (t) => {

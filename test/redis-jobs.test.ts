@@ -5,19 +5,16 @@
  * B, resumed there with `Last-Event-ID` (no event twice, none missing), and
  * canceled by a DELETE sent to B, which aborts it where it runs (on A).
  */
-import t, { type Test } from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
+import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { connectRedis, redisJobStore, type RedisLike } from '../src/redis/index.js';
 import type { JobEvent } from '../src/jobs/index.js';
 import { events } from '../src/sse/index.js';
-import { redisSkip, startRedis } from './helpers/redis-server.js';
+import { redisSkip, startRedis, startRedisApp } from './helpers/redis-server.js';
 import { sleep } from './helpers/peers-common.js';
 
-const childPath = fileURLToPath(new URL('./helpers/redis-app-child.ts', import.meta.url));
 
 t.test('the JobStore contract on a real Redis', { skip: redisSkip }, async (t) => {
   const server = await startRedis(t);
@@ -74,27 +71,6 @@ t.test('a subscriber that never connected: a clear error, and close() is safe', 
   await store.close();
 });
 
-interface App { child: ChildProcess; port: number; stderr: () => string }
-
-function app(t: Test, url: string, effects: string, name: string): Promise<App> {
-  const env: NodeJS.ProcessEnv = { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' };
-  delete env['NODE_OPTIONS'];
-  const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', childPath, url, effects, name], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /listening (\d+)/.exec(out);
-      if (m !== null) resolve({ child, port: Number(m[1]), stderr: () => err });
-    });
-    child.on('exit', (code) => reject(new Error(`${name} exited ${code}: ${err}`)));
-  });
-}
 
 async function start(port: number, args: unknown): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/runs/`, {
@@ -110,7 +86,7 @@ t.test('two server processes sharing one Redis: a run on A, watched, resumed and
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const effects = join(dir, 'effects.log');
   writeFileSync(effects, '');
-  const [A, B] = await Promise.all([app(t, server.url, effects, 'A'), app(t, server.url, effects, 'B')]);
+  const [A, B] = await Promise.all([startRedisApp(t, server.url, effects, 'A'), startRedisApp(t, server.url, effects, 'B')]);
 
   t.test('SSE from B, cut and resumed with Last-Event-ID at every point: every event once', async (t) => {
     const id = await start(A.port, { steps: 6, delay: 40 });

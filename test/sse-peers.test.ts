@@ -12,17 +12,17 @@
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventStream, EventStreamParser, lastEventId } from '../src/sse/index.js';
-import { findBinary, freePort, killGroup, loggingServer, run, sleep, startPeer, waitForPort, within } from './helpers/peers-common.js';
+import { findBinary, killGroup, loggingServer, run, sleep, within } from './helpers/peers-common.js';
+import { nginxSkip, startNginx } from './helpers/nginx.js';
 
 const curl = findBinary(['curl']);
 const python = findBinary(['python3']);
 const chromium = findBinary(['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable']);
-const nginx = findBinary(['nginx']);
 
 /** Resolves when `cond()` holds (polling), or false after `ms`. */
 async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
@@ -182,7 +182,7 @@ t.test('Chromium EventSource: reconnects with Last-Event-ID, no event twice, non
   t.same(srv.errors, []);
 });
 
-t.test('nginx with proxy_buffering on: events arrive one by one', { skip: nginx === null ? 'nginx is not installed' : false, timeout: 40_000 }, async (t) => {
+t.test('nginx with proxy_buffering on: events arrive one by one', { skip: nginxSkip, timeout: 40_000 }, async (t) => {
   const GAP = 250;
   const sentAt = new Map<string, number[]>();
   const srv = await loggingServer(t, (req) => {
@@ -201,34 +201,14 @@ t.test('nginx with proxy_buffering on: events arrive one by one', { skip: nginx 
     })();
     return s.response;
   });
-  const dir = mkdtempSync(join(tmpdir(), 'repy-http-nginx-sse-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d));
-  const nport = await freePort();
   // proxy_buffering is left at its default (on).
-  const conf = `
-${process.getuid?.() === 0 ? 'user root;' : ''}
-worker_processes 1;
-error_log ${dir}/error.log info;
-events { worker_connections 64; }
-http {
-  access_log ${dir}/access.log;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+  const nginx = await startNginx(t, (port) => `
   server {
-    listen 127.0.0.1:${nport};
+    listen 127.0.0.1:${port};
     location / { proxy_pass http://127.0.0.1:${srv.port}; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_read_timeout 10s; }
   }
-}
-`;
-  writeFileSync(join(dir, 'nginx.conf'), conf);
-  const peer = startPeer(t, nginx!, ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf'), '-g', `daemon off; pid ${dir}/nginx.pid;`]);
-  let exited = false;
-  void peer.exited.then(() => (exited = true));
-  await waitForPort(nport, 5000, () => exited);
+`, { workerConnections: 64, prefix: 'repy-http-nginx-sse-' });
+  const nport = nginx.port;
 
   /** Reads `path` through nginx with a raw socket; the arrival time of each event. */
   const arrivals = (path: string): Promise<{ id: string; at: number }[]> =>

@@ -4,6 +4,7 @@
  * Debian's redis-server; without it the tests skip and say why.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { findBinary, freePort, sleep } from './peers-common.js';
 import { connect } from 'node:net';
@@ -85,4 +86,34 @@ export async function startRedis(t: Test): Promise<RedisServer> {
     stop,
     restart: launch,
   };
+}
+
+const appChild = fileURLToPath(new URL('./redis-app-child.ts', import.meta.url));
+
+/** A server process of redis-app-child.ts: its port, and what it wrote on stderr. */
+export interface RedisApp { child: ChildProcess; port: number; stderr: () => string }
+
+/**
+ * Starts one server process (test/helpers/redis-app-child.ts: idempotent
+ * POSTs at /pay, jobs at /runs/, both on the Redis at `url`); killed at
+ * teardown.
+ */
+export function startRedisApp(t: Test, url: string, effects: string, name: string): Promise<RedisApp> {
+  const env: NodeJS.ProcessEnv = { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' };
+  delete env['NODE_OPTIONS'];
+  const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', appChild, url, effects, name], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  return new Promise((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = /listening (\d+)/.exec(out);
+      if (m !== null) resolve({ child, port: Number(m[1]), stderr: () => err });
+    });
+    child.on('exit', (code) => reject(new Error(`${name} exited ${code}: ${err}`)));
+  });
 }
