@@ -176,7 +176,7 @@ export function redisJobStore(client: RedisLike, options: RedisJobStoreOptions =
       try {
         made = await call(['EVAL', CREATE, '3', meta(job), events(job), runs, job, JSON.stringify(event), String(maxRuns), String(maxRunTime)]);
       } catch (err) {
-        if (err instanceof RedisStoreError && /run exists/.test(err.message)) throw new Error(`redisJobStore: run ${job} exists`, { cause: err });
+        if (err instanceof RedisStoreError && err.message.includes('run exists')) throw new Error(`redisJobStore: run ${job} exists`, { cause: err });
         throw err;
       }
       return made === null || made === undefined ? null : event;
