@@ -2,7 +2,7 @@
 // `npm run bench:smoke` (every benchmark briefly, for CI: prints, asserts
 // nothing). Both build dist/ first; the servers run from dist/.
 //
-//   node bench/run.mjs [--smoke] [--rounds N] [keepalive] [pipelined] [parser] [upload] [idle] [tls] [sse] [cluster] [stores]
+//   node bench/run.mjs [--smoke] [--rounds N] [keepalive] [pipelined] [parser] [upload] [idle] [tls] [sse] [cluster] [stores] [stream]
 //
 // Each benchmark prints a table of medians over its rounds (contenders
 // alternating A B C A B C ...), the ratios beside issue #5's targets, and
@@ -19,8 +19,9 @@ import { runTls } from './tls.mjs';
 import { runSseFanout } from './sse-fanout.mjs';
 import { runCluster } from './cluster.mjs';
 import { runStores } from './stores.mjs';
+import { runStream } from './stream.mjs';
 
-const NAMES = ['keepalive', 'pipelined', 'parser', 'upload', 'idle', 'tls', 'sse', 'cluster', 'stores'];
+const NAMES = ['keepalive', 'pipelined', 'parser', 'upload', 'idle', 'tls', 'sse', 'cluster', 'stores', 'stream'];
 let smoke = false;
 let roundsOverride = null;
 const picked = [];
@@ -69,6 +70,8 @@ const BENCHES = {
   // Issue #11: one source fanned out to 1 000 SSE watchers, against node:http by hand.
   sse: () => runSseFanout({ watchers: 1000, events: smoke ? 100 : 2000, perTurn: 10, rounds: rounds(3, 1) }),
   // Unpinned: the workers need the cores (bench/cluster.mjs says why the ratios are floors on 2 cores).
+  // Issue #15: a streamed response of many small (or 64 KiB) chunks against node:http's res.write loop (≥ 1.0×).
+  stream: () => runStream({ rounds: rounds(7, 1) }),
   // Issue #14: idempotent POSTs/s with each idempotency store (docs/scaling.md).
   stores: () => runStores({ seconds: smoke ? 1 : 3, rounds: rounds(5, 1), warmup: smoke ? 0 : 1, connections: 50 }),
   cluster: () => runCluster({ seconds: smoke ? 1 : 3, rounds: rounds(7, 1), warmup: smoke ? 0 : 2, connections: 50 }),

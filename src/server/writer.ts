@@ -28,6 +28,9 @@ export interface WriterHost {
   cut(err: unknown, req: RequestDict | null): void;
 }
 
+/** Small streamed chunks gather up to this many bytes before they are written as one (see writeStream). */
+const COALESCE_BYTES = 16 * 1024;
+
 export class ResponseWriter {
   // Timestamps (ms) the sweeper compares with the timeouts; 0 = not waiting.
   private drainSince = 0; // a write waits for the client to read
@@ -68,7 +71,19 @@ export class ResponseWriter {
    * `timeout` is the request's own `req.setTimeout` (null: the server's
    * `callbackTimeout`), the most the stream may take for one chunk.
    */
-  /** Writes a streamed response; resolves with the content bytes written (for the access log). */
+  /**
+   * Writes a streamed response; resolves with the content bytes written (for the access log).
+   *
+   * Small chunks are coalesced: they collect in `pending` and leave as one
+   * write (one HTTP chunk) when 16 KiB have gathered, or at the next turn
+   * of the event loop (`setImmediate`), whichever comes first. A producer
+   * that yields many small pieces without waiting for I/O then costs one
+   * write per 16 KiB instead of one syscall per piece (100 000 chunks of
+   * 10 bytes were 5× slower than node:http's `res.write` loop); a producer
+   * that waits between pieces (an event stream) still has each piece on
+   * the wire within one turn. Backpressure is kept: after a write the
+   * socket refused, no chunk is pulled until it drains.
+   */
   async writeStream(r: PreparedResponse, req: RequestDict | null, timeout: number | null): Promise<number> {
     this.streamTimeout = timeout;
     const sock = this.socket;
@@ -76,12 +91,45 @@ export class ResponseWriter {
     if (r.head !== null) sock.write(r.head, 'latin1');
     let sent = 0;
     const iterator = stream[Symbol.asyncIterator]();
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let full = false; // the socket refused a write: drain before pulling more
+    let timer: NodeJS.Immediate | null = null;
+    const flush = (): void => {
+      if (timer !== null) {
+        clearImmediate(timer);
+        timer = null;
+      }
+      if (pendingBytes === 0) return;
+      const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      if (this.host.gone()) return;
+      if (r.chunked) {
+        sock.cork();
+        sock.write(`${data.length.toString(16)}\r\n`, 'latin1');
+        sock.write(data);
+        full = !sock.write('\r\n', 'latin1') || full;
+        sock.uncork();
+      } else full = !sock.write(data) || full;
+    };
     // Whatever ends the response early, the message stream is closed (its finally runs).
     const abandon = async (): Promise<void> => {
+      if (timer !== null) clearImmediate(timer);
+      timer = null;
+      pending = [];
+      pendingBytes = 0;
       await iterator.return?.().catch(() => {});
     };
     try {
       for (;;) {
+        if (full) {
+          full = false;
+          await this.drain(r.abort ?? null);
+          if (this.host.gone()) return await abandon().then(() => sent);
+          // The stream gave up while its client was not reading (STREAM_ABORT).
+          if (r.abort?.aborted === true) throw r.abort.reason;
+        }
         this.producerSince = Date.now();
         const step = await iterator.next();
         this.producerSince = 0;
@@ -91,19 +139,13 @@ export class ResponseWriter {
         sent += chunk.length;
         const longer = lengthMismatch(r.declaredLength, sent, false);
         if (longer !== null) throw longer;
-        let ok: boolean;
-        if (r.chunked) {
-          sock.cork();
-          sock.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-          sock.write(chunk);
-          ok = sock.write('\r\n', 'latin1');
-          sock.uncork();
-        } else ok = sock.write(chunk);
-        if (!ok) await this.drain(r.abort ?? null);
-        if (this.host.gone()) return await abandon().then(() => sent);
-        // The stream gave up while its client was not reading (STREAM_ABORT).
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= COALESCE_BYTES) flush();
+        else timer ??= setImmediate(flush);
         if (r.abort?.aborted === true) throw r.abort.reason;
       }
+      flush();
       const shorter = lengthMismatch(r.declaredLength, sent, true);
       if (shorter !== null) throw shorter;
       if (r.chunked) sock.write('0\r\n\r\n', 'latin1');
@@ -113,6 +155,7 @@ export class ResponseWriter {
       // earlier responses still corked) reaches the client, which sees the
       // message cut short (no last chunk, or fewer bytes than announced).
       this.producerSince = 0;
+      flush(); // what the stream produced before failing still goes out, as before
       this.host.cut(err, req);
       await abandon();
     }
