@@ -3,7 +3,7 @@
 // answers each "\r\n\r\n" with a canned response (the practical limit).
 // The three servers run at once, each in its own process on the server core;
 // the load generator runs on the client core, alternating A B C A B C ...
-import { fmt, LOADGEN, load, printRatios, printTable, ratio, startServer, summarize, writeResult } from './lib.mjs';
+import { alternateHttp, LOADGEN, load, printRatios, ratio, startServer, writeResult } from './lib.mjs';
 
 export const CONTENDERS = [
   { key: 'ours', label: 'repy-http' },
@@ -29,40 +29,7 @@ export async function runHttp({ name, title, pipeline, connections, seconds, war
   try {
     for (const c of CONTENDERS) servers[c.key] = await startServer(c.key, 'hello');
     if (warmup > 0) for (const c of CONTENDERS) await load({ port: servers[c.key].port, connections, seconds: warmup, pipeline });
-    const runs = Object.fromEntries(CONTENDERS.map((c) => [c.key, []]));
-    for (let r = 0; r < rounds; r++) {
-      for (const c of CONTENDERS) {
-        const server = servers[c.key];
-        const cpu0 = await server.cpu();
-        const res = await load({ port: server.port, connections, seconds, pipeline });
-        const cpu = (await server.cpu()) - cpu0;
-        runs[c.key].push({ ...res, cpuPerReqUs: cpu / res.requests, cpuLoad: cpu / 1e6 / res.seconds });
-      }
-    }
-    const stats = {};
-    for (const c of CONTENDERS) {
-      const rs = runs[c.key];
-      stats[c.key] = {
-        label: c.label,
-        rps: summarize(rs.map((x) => x.rps)),
-        latencyP50Ms: summarize(rs.map((x) => x.latencyP50Ms)),
-        latencyP99Ms: summarize(rs.map((x) => x.latencyP99Ms)),
-        cpuPerReqUs: summarize(rs.map((x) => x.cpuPerReqUs)),
-        cpuLoad: summarize(rs.map((x) => x.cpuLoad)),
-        errors: rs.reduce((a, x) => a + x.errors, 0),
-        requests: rs.reduce((a, x) => a + x.requests, 0),
-      };
-    }
-    printTable(
-      ['contender', 'median req/s', 'min', 'max', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'server CPU %', 'errors'],
-      CONTENDERS.map((c) => {
-        const s = stats[c.key];
-        return [
-          c.label, fmt(s.rps.median), fmt(s.rps.min), fmt(s.rps.max), fmt(s.latencyP50Ms.median, 2), fmt(s.latencyP99Ms.median, 2),
-          fmt(s.cpuPerReqUs.median, 2), fmt(100 * s.cpuLoad.median), fmt(s.errors),
-        ];
-      }),
-    );
+    const stats = await alternateHttp({ contenders: CONTENDERS, servers, rounds, loadOptions: { connections, seconds, pipeline } });
     const ours = stats.ours;
     // The CPU-time ratios (their µs/req over ours) estimate the throughput
     // ratios when the machine is busy: CPU time is not lost to descheduling.

@@ -292,3 +292,46 @@ export async function load({ port, connections, seconds, pipeline = 1, secure = 
   }
   throw new Error('no HTTP load generator: install wrk (apt-get install -y wrk) or autocannon (npm install)');
 }
+
+/**
+ * Alternating rounds (A B C A B C ...) of `load(loadOptions)` against each
+ * contender's server, with the server's CPU time per request; returns each
+ * contender's medians (and spread), and prints them as a table.
+ */
+export async function alternateHttp({ contenders, servers, rounds, loadOptions }) {
+  const runs = Object.fromEntries(contenders.map((c) => [c.key, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const c of contenders) {
+      const server = servers[c.key];
+      const cpu0 = await server.cpu();
+      const res = await load({ port: server.port, ...loadOptions });
+      const cpu = (await server.cpu()) - cpu0;
+      runs[c.key].push({ ...res, cpuPerReqUs: cpu / res.requests, cpuLoad: cpu / 1e6 / res.seconds });
+    }
+  }
+  const stats = {};
+  for (const c of contenders) {
+    const rs = runs[c.key];
+    stats[c.key] = {
+      label: c.label,
+      rps: summarize(rs.map((x) => x.rps)),
+      latencyP50Ms: summarize(rs.map((x) => x.latencyP50Ms)),
+      latencyP99Ms: summarize(rs.map((x) => x.latencyP99Ms)),
+      cpuPerReqUs: summarize(rs.map((x) => x.cpuPerReqUs)),
+      cpuLoad: summarize(rs.map((x) => x.cpuLoad)),
+      errors: rs.reduce((a, x) => a + x.errors, 0),
+      requests: rs.reduce((a, x) => a + x.requests, 0),
+    };
+  }
+  printTable(
+    ['contender', 'median req/s', 'min', 'max', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'server CPU %', 'errors'],
+    contenders.map((c) => {
+      const s = stats[c.key];
+      return [
+        c.label, fmt(s.rps.median), fmt(s.rps.min), fmt(s.rps.max), fmt(s.latencyP50Ms.median, 2), fmt(s.latencyP99Ms.median, 2),
+        fmt(s.cpuPerReqUs.median, 2), fmt(100 * s.cpuLoad.median), fmt(s.errors),
+      ];
+    }),
+  );
+  return stats;
+}
