@@ -41,16 +41,12 @@
 // and slow reads 24..26 MiB of RSS and 18..22 MiB of heap (bounds 16.3 and
 // 8.1 MiB).
 import { fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import ts from 'typescript';
 import { DEFAULT_LIMITS } from '../src/parser/constants.js';
 import { SERVER_DEFAULTS } from '../src/server/options.js';
 import type { ChildSpec, Command, Faults, MemReport } from './helpers/dos-memory-child.js';
+import { transpileForChildren } from './helpers/transpile.js';
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -89,29 +85,10 @@ t.equal(PER_CONNECTION, 336 * KiB, 'per connection: 2 × (64 + 64 + 16 + 24) KiB
  * thread), much of it freed but still resident after gc(), and an attack's
  * allocations would hide in that slack instead of growing the RSS.
  */
-function buildChild(): { main: string; dir: string } {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const dir = mkdtempSync(join(tmpdir(), 'repy-http-dos-'));
-  const files = [
-    ...(readdirSync(join(root, 'src'), { recursive: true }) as string[])
-      .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
-      .map((f) => `src/${f.split('\\').join('/')}`),
-    'test/helpers/dos-memory-child.ts',
-  ];
-  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
-  for (const f of files) {
-    const out = ts.transpileModule(readFileSync(join(root, f), 'utf8'), {
-      fileName: f,
-      compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true },
-    });
-    mkdirSync(dirname(join(dir, f)), { recursive: true });
-    writeFileSync(join(dir, f.replace(/\.ts$/, '.js')), out.outputText);
-  }
-  return { main: join(dir, 'test/helpers/dos-memory-child.js'), dir };
-}
-const CHILD = buildChild();
+const built = transpileForChildren(['test/helpers/dos-memory-child.ts']);
+const CHILD = { main: built.js('test/helpers/dos-memory-child.ts'), dir: built.dir };
 t.comment(`src/ transpiled for the children at ${((performance.now() - fileStart) / 1000).toFixed(1)} s`);
-t.teardown(() => rmSync(CHILD.dir, { recursive: true, force: true }));
+t.teardown(built.remove);
 
 /**
  * The environment minus coverage collection (tap's processinfo, or

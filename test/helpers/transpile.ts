@@ -1,8 +1,9 @@
 /**
  * src/ and some test helpers as plain JavaScript in a temporary directory,
- * for tests that start many child processes: a child on the TypeScript
- * loader takes ~1.4 s to start on a busy machine, a plain one ~0.1 s (the
- * same approach as test/dos-memory.test.ts). Type-only imports vanish
+ * for tests that start many child processes (a child on the TypeScript
+ * loader takes ~1.4 s to start on a busy machine, a plain one ~0.1 s) or
+ * that measure a child's memory (the loader's own RSS would hide what is
+ * measured: test/dos-memory.test.ts). Type-only imports vanish
  * (verbatimModuleSyntax), `.js` specifiers already point at the outputs.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
