@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { body, header, registerCallback, route, stopCallback, boundAddress, type ResponseDict, type RequestDict } from '../src/index.js';
 import { jobResource } from '../src/jobs/index.js';
-import { findBinary, startPeer } from './helpers/peers-common.js';
+import { findBinary, HEADLESS_CHROMIUM_FLAGS, startPeer } from './helpers/peers-common.js';
 import { gate, post, until } from './helpers/jobs-common.js';
 
 const chromium = findBinary(['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable']);
@@ -113,10 +113,7 @@ t.test('EventSource in Chromium: a server-side disconnect mid-run, a reconnectio
   const home = process.env['HOME'];
   process.env['HOME'] = profile;
   const browser = startPeer(t, chromium!, [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--disable-dev-shm-usage', '--disable-extensions', '--disable-default-apps', '--no-default-browser-check',
-    '--mute-audio', `--user-data-dir=${profile}`, '--remote-debugging-port=0',
+    ...HEADLESS_CHROMIUM_FLAGS, `--user-data-dir=${profile}`, '--remote-debugging-port=0',
     `http://127.0.0.1:${port}/page`,
   ]);
   if (home === undefined) delete process.env['HOME'];

@@ -9,10 +9,7 @@
  * that they came over few connections (≤ 6 for 13 requests: reused).
  */
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connectionsOf, findBinary, loggingServer, run, sleep } from './helpers/peers-common.js';
+import { chromiumDumpDom, connectionsOf, findBinary, loggingServer, sleep } from './helpers/peers-common.js';
 
 const chromium = findBinary(['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable']);
 const skip = chromium === null
@@ -70,18 +67,7 @@ t.test('headless Chromium loads a page and its sub-resources', { skip, timeout: 
     await sleep(10);
     return { statuscode: 200, headers: { 'Content-Type': f.type, 'Cache-Control': 'no-store' }, message: f.body };
   });
-  const profile = mkdtempSync(join(tmpdir(), 'repy-http-chromium-'));
-  t.teardown(() => rmSync(profile, { recursive: true, force: true }));
-
-  const args = [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--disable-dev-shm-usage', '--disable-extensions', '--disable-default-apps', '--no-default-browser-check',
-    '--metrics-recording-only', '--mute-audio', `--user-data-dir=${profile}`,
-    '--dump-dom', `http://127.0.0.1:${srv.port}/`,
-  ];
-  // HOME in the temp dir too: nothing of the browser's lands in the real one.
-  const r = await run(chromium!, args, { timeoutMs: 30_000, env: { ...process.env, HOME: profile } });
+  const r = await chromiumDumpDom(chromium!, `http://127.0.0.1:${srv.port}/`, { timeoutMs: 30_000 });
   t.ok(!r.timedOut, `Chromium finished within 30 s (${(r.ms / 1000).toFixed(1)} s)`);
   t.equal(r.code, 0, `Chromium exited 0 ${r.code === 0 ? '' : r.stderr.slice(-2000)}`);
   const dom = r.stdout;

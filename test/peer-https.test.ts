@@ -20,7 +20,7 @@ import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findBinary, loggingServer, readBody, run, sha256 } from './helpers/peers-common.js';
+import { chromiumDumpDom, findBinary, loggingServer, readBody, run, sha256 } from './helpers/peers-common.js';
 import { hasOpenssl, makeCa } from './helpers/tls-ca.js';
 import { TlsHandshakeError, type RequestDict, type ResponseDict } from '../src/index.js';
 
@@ -135,16 +135,8 @@ t.test('headless Chromium loads a page and its script over HTTPS', { skip: noOpe
     return { statuscode: 200, headers: { 'Content-Type': 'text/html; charset=utf-8' }, message: PAGE };
   }, { tls: { key: ca!.server.key, cert: ca!.server.cert } });
   const spki = createHash('sha256').update(new X509Certificate(ca!.server.cert).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
-  const profile = mkdtempSync(join(tmpdir(), 'repy-http-chromium-'));
-  t.teardown(() => rmSync(profile, { recursive: true, force: true }));
-  const args = [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--disable-dev-shm-usage', '--disable-extensions', '--disable-default-apps', '--no-default-browser-check',
-    `--user-data-dir=${profile}`, `--ignore-certificate-errors-spki-list=${spki}`,
-    '--dump-dom', `https://localhost:${srv.port}/`,
-  ];
-  const r = await run(chromium!, args, { timeoutMs: 30_000, env: { ...process.env, HOME: profile } });
+  const url = `https://localhost:${srv.port}/`;
+  const r = await chromiumDumpDom(chromium!, url, { timeoutMs: 30_000, args: [`--ignore-certificate-errors-spki-list=${spki}`] });
   t.equal(r.code, 0, `Chromium exited 0 ${r.code === 0 ? '' : r.stderr.slice(-1500)}`);
   t.match(r.stdout, /<title>ran over https: secure<\/title>/, 'the page and its script came over HTTPS; the callback saw req.secure');
   t.same(srv.log.map((e) => e.path).filter((p) => p === '/' || p === '/app.js'), ['/', '/app.js']);
@@ -153,10 +145,7 @@ t.test('headless Chromium loads a page and its script over HTTPS', { skip: noOpe
 
   // The flag is what makes Chromium accept the key: without it, no page (the CA is unknown to it).
   const before = srv.log.length;
-  const profile2 = mkdtempSync(join(tmpdir(), 'repy-http-chromium-'));
-  t.teardown(() => rmSync(profile2, { recursive: true, force: true }));
-  const strict = args.filter((a) => !a.startsWith('--ignore-certificate-errors-spki-list=') && !a.startsWith('--user-data-dir=')).concat(`--user-data-dir=${profile2}`);
-  const r2 = await run(chromium!, strict, { timeoutMs: 30_000, env: { ...process.env, HOME: profile2 } });
+  const r2 = await chromiumDumpDom(chromium!, url, { timeoutMs: 30_000 });
   t.notMatch(r2.stdout, /ran over https/, 'without the flag Chromium refuses the certificate: the script never ran');
   t.equal(srv.log.length, before, 'and sent no request');
 });

@@ -9,12 +9,9 @@
  * session's secret and its own guesses, never the other's.
  */
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { boundAddress, body, parseQuery, registerCallback, stopCallback, type ResponseDict } from '../src/index.js';
 import { sessions, type Session } from '../src/sessions/index.js';
-import { findBinary, run } from './helpers/peers-common.js';
+import { chromiumDumpDom, findBinary } from './helpers/peers-common.js';
 
 const chromium = findBinary(['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable']);
 const skip = chromium === null ? 'Chromium is not installed (.ci/run installs it with apt-get install chromium)' : false;
@@ -100,20 +97,9 @@ t.test('headless Chromium plays guess-the-number; a second browser context has i
   const url = `http://127.0.0.1:${boundAddress(id)[1]}/`;
 
   const browse = async (): Promise<{ dom: string; ok: boolean; detail: string }> => {
-    const profile = mkdtempSync(join(tmpdir(), 'repy-http-chromium-sessions-'));
-    try {
-      const r = await run(chromium!, [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        '--disable-dev-shm-usage', '--disable-extensions', '--disable-default-apps', '--no-default-browser-check',
-        '--metrics-recording-only', '--mute-audio', `--user-data-dir=${profile}`,
-        // Virtual time runs while the page navigates form after form; the DOM is dumped at the end.
-        '--virtual-time-budget=20000', '--dump-dom', url,
-      ], { timeoutMs: 60_000, env: { ...process.env, HOME: profile } });
-      return { dom: r.stdout, ok: r.code === 0 && !r.timedOut, detail: `exit ${r.code}, ${(r.ms / 1000).toFixed(1)} s ${r.code === 0 ? '' : r.stderr.slice(-1500)}` };
-    } finally {
-      rmSync(profile, { recursive: true, force: true });
-    }
+    // Virtual time runs while the page navigates form after form; the DOM is dumped at the end.
+    const r = await chromiumDumpDom(chromium!, url, { timeoutMs: 60_000, args: ['--virtual-time-budget=20000'] });
+    return { dom: r.stdout, ok: r.code === 0 && !r.timedOut, detail: `exit ${r.code}, ${(r.ms / 1000).toFixed(1)} s ${r.code === 0 ? '' : r.stderr.slice(-1500)}` };
   };
 
   // Two browser contexts at once: their requests interleave on the server.

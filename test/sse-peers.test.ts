@@ -12,12 +12,9 @@
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { eventStream, EventStreamParser, lastEventId } from '../src/sse/index.js';
-import { findBinary, killGroup, loggingServer, run, sleep, within } from './helpers/peers-common.js';
+import { chromiumDumpDom, findBinary, killGroup, loggingServer, run, sleep, within } from './helpers/peers-common.js';
 import { nginxSkip, startNginx } from './helpers/nginx.js';
 
 const curl = findBinary(['curl']);
@@ -163,16 +160,7 @@ t.test('Chromium EventSource: reconnects with Last-Event-ID, no event twice, non
     })();
     return s.response;
   });
-  const profile = mkdtempSync(join(tmpdir(), 'repy-http-chromium-'));
-  t.teardown(() => rmSync(profile, { recursive: true, force: true }));
-  const args = [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--disable-dev-shm-usage', '--disable-extensions', '--disable-default-apps', '--no-default-browser-check',
-    '--metrics-recording-only', '--mute-audio', `--user-data-dir=${profile}`,
-    '--dump-dom', `${srv.base}/`,
-  ];
-  const r = await run(chromium!, args, { timeoutMs: 45_000, env: { ...process.env, HOME: profile } });
+  const r = await chromiumDumpDom(chromium!, `${srv.base}/`, { timeoutMs: 45_000 });
   t.ok(!r.timedOut, `Chromium finished (${(r.ms / 1000).toFixed(1)} s)`);
   const want = Array.from({ length: 10 }, (_, i) => `${i + 1}=e${i + 1}`).join(',');
   t.equal(await within(finished, 1000), want, 'the page received ids 1..10, each once, in order');

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { HEADLESS_CHROMIUM_FLAGS } from './peers-common.js';
 
 type Message = { id?: number; method?: string; params?: Record<string, unknown>; result?: Record<string, unknown>; error?: { message: string }; sessionId?: string };
 
@@ -52,10 +53,7 @@ export class Browser {
   static launch(binary: string): Browser {
     const profile = mkdtempSync(join(tmpdir(), 'repy-http-cdp-'));
     const args = [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-dev-shm-usage', '--disable-extensions', '--disable-default-apps', '--no-default-browser-check',
-      '--metrics-recording-only', '--mute-audio', '--hide-scrollbars', `--user-data-dir=${profile}`,
+      ...HEADLESS_CHROMIUM_FLAGS, '--hide-scrollbars', `--user-data-dir=${profile}`,
       '--remote-debugging-pipe', 'about:blank',
     ];
     const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, HOME: profile } });

@@ -7,7 +7,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, connect } from 'node:net';
 import { delimiter, join } from 'node:path';
 import type { Test } from 'tap';
@@ -210,3 +211,32 @@ export async function readBody(req: RequestDict): Promise<{ length: number; sha2
 
 /** Distinct client ports among logged requests: the number of connections they came over. */
 export const connectionsOf = (entries: Logged[]): number => new Set(entries.map((e) => e.remoteportnum)).size;
+
+/**
+ * The flags of every headless Chromium the tests start: no sandbox (root in
+ * a container), no GPU, QUIC, /dev/shm, extensions, sync or background
+ * networking, so that a run depends on nothing but the page it loads.
+ */
+export const HEADLESS_CHROMIUM_FLAGS: readonly string[] = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--disable-dev-shm-usage', '--disable-extensions', '--disable-default-apps', '--no-default-browser-check',
+  '--metrics-recording-only', '--mute-audio',
+];
+
+/**
+ * Loads `url` in headless Chromium with a throwaway profile (HOME points
+ * there too, so nothing lands in the real one; removed afterwards) and
+ * returns the run: `stdout` is what `--dump-dom` printed. `args` go before
+ * `--dump-dom` (e.g. `--virtual-time-budget=…`).
+ */
+export async function chromiumDumpDom(binary: string, url: string, opts: { timeoutMs: number; args?: string[] }): Promise<Run> {
+  const profile = mkdtempSync(join(tmpdir(), 'repy-http-chromium-'));
+  try {
+    return await run(binary, [...HEADLESS_CHROMIUM_FLAGS, `--user-data-dir=${profile}`, ...(opts.args ?? []), '--dump-dom', url], {
+      timeoutMs: opts.timeoutMs, env: { ...process.env, HOME: profile },
+    });
+  } finally {
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
