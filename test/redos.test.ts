@@ -70,7 +70,7 @@ const sp = (n: number): string => ' '.repeat(n);
  * ("Regular expressions") mirrors this table.
  */
 const AUDITED: Record<string, Audit> = {
-  [`/(${TCHAR}+) ([\\x21-\\x7e]+) HTTP\\/([0-9])\\.([0-9])\\r\\n/y`]: {
+  [`/${TCHAR}+ [\\x21-\\x7e]+ HTTP\\/[0-9]\\.[0-9]\\r\\n/y`]: {
     why: 'sticky (one start); the method class excludes SP, the target class excludes SP: each run is followed by a character it cannot match',
     worst: [(n) => `GET /${'a'.repeat(n)}\x00`, (n) => `${'G'.repeat(n)}\x00`, (n) => `GET /${'a'.repeat(n)} HTTP/1.1\r\x00`],
   },
@@ -78,7 +78,7 @@ const AUDITED: Record<string, Audit> = {
     why: 'sticky; one quantified class (the reason), followed by CR which it excludes',
     worst: [(n) => `HTTP/1.1 200 ${sp(n)}\x00`, (n) => `HTTP/1.1 200 ${'\t '.repeat(n)}\r\x00`],
   },
-  [`/(${TCHAR}+):(${VCHAR}*)\\r\\n/y`]: {
+  [`/${TCHAR}+:${VCHAR}*\\r\\n/y`]: {
     why: 'sticky; the name class excludes ":", the value class (OWS included, trimmed afterwards) excludes CR',
     worst: [(n) => `X-A:${sp(n)}\x00`, (n) => `X-A:${'\t'.repeat(n)}\n`, (n) => `X-A: x${sp(n)}y\r\x00`, (n) => `${'a'.repeat(n)}\x00`],
   },

@@ -15,7 +15,7 @@
 import { FIELD_LINE, REQUEST_LINE, STATUS_LINE } from './patterns.js';
 import { readFramingField } from './framing.js';
 import { checkVersion, type HeadScanner } from './head.js';
-import { CR, HTAB, LF, SP, latin1, trimOWS } from './text.js';
+import { CR, HTAB, LF, SP, latin1 } from './text.js';
 import type { RawHeader } from './types.js';
 import { HttpParseError } from '../errors.js';
 
@@ -88,21 +88,44 @@ export function wholeHead(s: HeadScanner, win: HeadWindow, buf: Buffer, base: nu
   }
   const w = win.text;
   const at = i - win.from; // where this head starts in w
-  const re = s.isRequest ? REQUEST_LINE : STATUS_LINE;
-  re.lastIndex = at;
-  const start = re.exec(w);
-  if (start === null) return undefined;
-  const rlEnd = at + start[0].length - 2;
-  if (rlEnd - at > o.maxRequestLineSize) return undefined;
-  // Field lines: one sticky expression per line that checks and cuts it,
-  // until the empty line (or a line it refuses, or the end of the window).
+  let rlEnd: number; // where the start line's CRLF starts in w
+  if (s.isRequest) {
+    // Checked whole by test() (no match array); then cut: the method ends
+    // at the first SP (a token holds none), the version is the last 8 bytes.
+    REQUEST_LINE.lastIndex = at;
+    if (!REQUEST_LINE.test(w)) return undefined;
+    rlEnd = REQUEST_LINE.lastIndex - 2;
+    if (rlEnd - at > o.maxRequestLineSize) return undefined;
+    const e = requestLine(s, w, at, rlEnd, base + i);
+    if (e !== null) return e;
+  } else {
+    STATUS_LINE.lastIndex = at;
+    const m = STATUS_LINE.exec(w);
+    if (m === null) return undefined;
+    rlEnd = at + m[0].length - 2;
+    if (rlEnd - at > o.maxRequestLineSize) return undefined;
+    const e = statusLine(s, m, base + i);
+    if (e !== null) return e;
+  }
+  // Field lines: one sticky expression per line checks it whole (test():
+  // no match array, no capture strings); the name ends at the first ":"
+  // (a token holds none) and the value is what lies between the OWS
+  // (RFC 9112 §5, RFC 9110 §5.5), cut once.
   const lines: RawHeader[] = [];
   let p = rlEnd + 2;
   FIELD_LINE.lastIndex = p;
-  for (let m = FIELD_LINE.exec(w); m !== null; m = FIELD_LINE.exec(w)) {
+  while (FIELD_LINE.test(w)) {
     if (lines.length === o.maxHeaderCount) return undefined;
-    lines.push([m[1]!, trimOWS(m[2]!)]);
-    p = FIELD_LINE.lastIndex;
+    const next = FIELD_LINE.lastIndex;
+    const colon = w.indexOf(':', p);
+    let vs = colon + 1;
+    let ve = next - 2;
+    let c = w.charCodeAt(vs);
+    while (vs < ve && (c === SP || c === HTAB)) c = w.charCodeAt(++vs);
+    c = w.charCodeAt(ve - 1);
+    while (ve > vs && (c === SP || c === HTAB)) c = w.charCodeAt(--ve - 1);
+    lines.push([w.slice(p, colon), w.slice(vs, ve)]);
+    p = next;
   }
   // Not at the empty line: a refused line or a head that goes on past this
   // chunk — the scanner says which.
@@ -112,8 +135,6 @@ export function wholeHead(s: HeadScanner, win: HeadWindow, buf: Buffer, base: nu
   // maxRequestLineSize (above); every byte of the field section but the LFs
   // after CRs — so up to the final CR at end + 2 — before sectionStart + maxHeaderSize.
   if (end - rlEnd >= o.maxHeaderSize) return undefined;
-  const e = startLine(s, start, base + i);
-  if (e !== null) return e;
   s.lineCount = lines.length;
   s.fields = lines;
   const http10 = s.http10;
@@ -126,16 +147,39 @@ export function wholeHead(s: HeadScanner, win: HeadWindow, buf: Buffer, base: nu
   return null;
 }
 
-/** The parts of a matched request line or status line into `s`; an error from the version rule. */
-function startLine(s: HeadScanner, m: RegExpExecArray, msgStart: number): HttpParseError | null {
-  s.msgStart = msgStart;
-  if (s.isRequest) {
-    s.startLine.push(m[1]!, m[2]!);
-    s.versionMajor = m[3]!.charCodeAt(0) - 0x30;
-    s.versionMinor = m[4]!.charCodeAt(0) - 0x30;
-    const v = checkVersion(s, msgStart + m[1]!.length + m[2]!.length + 2);
-    return v === null ? null : new HttpParseError(v.code, v.offset);
+/**
+ * The methods nearly every request uses, as constants: a method cut from
+ * the window would be a new string per request (and would keep the window
+ * alive as long as the request is held).
+ */
+function knownMethod(w: string, at: number, len: number): string | null {
+  const c = w.charCodeAt(at);
+  if (len === 3) {
+    if (c === 0x47 && w.charCodeAt(at + 1) === 0x45 && w.charCodeAt(at + 2) === 0x54) return 'GET';
+    if (c === 0x50 && w.charCodeAt(at + 1) === 0x55 && w.charCodeAt(at + 2) === 0x54) return 'PUT';
+  } else if (len === 4) {
+    if (c === 0x50 && w.startsWith('POST', at)) return 'POST';
+    if (c === 0x48 && w.startsWith('HEAD', at)) return 'HEAD';
   }
+  return null;
+}
+
+/** The parts of a request line matched in `w[at..rlEnd)` into `s`; an error from the version rule. */
+function requestLine(s: HeadScanner, w: string, at: number, rlEnd: number, msgStart: number): HttpParseError | null {
+  s.msgStart = msgStart;
+  const sp = w.indexOf(' ', at);
+  const method = knownMethod(w, at, sp - at) ?? w.slice(at, sp);
+  // "HTTP/" DIGIT "." DIGIT are the last 8 bytes of the line.
+  s.startLine.push(method, w.slice(sp + 1, rlEnd - 9));
+  s.versionMajor = w.charCodeAt(rlEnd - 3) - 0x30;
+  s.versionMinor = w.charCodeAt(rlEnd - 1) - 0x30;
+  const v = checkVersion(s, msgStart + (rlEnd - 8 - at));
+  return v === null ? null : new HttpParseError(v.code, v.offset);
+}
+
+/** The parts of a matched status line into `s`; an error from the version rule. */
+function statusLine(s: HeadScanner, m: RegExpExecArray, msgStart: number): HttpParseError | null {
+  s.msgStart = msgStart;
   s.versionMajor = m[1]!.charCodeAt(0) - 0x30;
   s.versionMinor = m[2]!.charCodeAt(0) - 0x30;
   const v = checkVersion(s, msgStart);

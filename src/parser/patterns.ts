@@ -41,7 +41,7 @@ export function tableClass(table: Uint8Array, negate = false): string {
 const tchar = tableClass(TOKEN);
 
 /** request-line = method SP request-target SP HTTP-version CRLF (RFC 9112 §3): TOKEN and TARGET as classes. */
-export const REQUEST_LINE = new RegExp(`(${tchar}+) (${tableClass(TARGET)}+) HTTP\\/([0-9])\\.([0-9])\\r\\n`, 'y');
+export const REQUEST_LINE = new RegExp(`${tchar}+ ${tableClass(TARGET)}+ HTTP\\/[0-9]\\.[0-9]\\r\\n`, 'y');
 
 /** status-line = HTTP-version SP status-code [ SP reason-phrase ] CRLF (RFC 9112 §4), as the scanner accepts it. */
 export const STATUS_LINE = new RegExp(`HTTP\\/([0-9])\\.([0-9]) ([0-9]{3})(?: (${tableClass(REASON)}*))?\\r\\n`, 'y');
@@ -53,7 +53,7 @@ export const STATUS_LINE = new RegExp(`HTTP\\/([0-9])\\.([0-9]) ([0-9]{3})(?: ($
  * (`:[\t ]*(…)[\t ]*\r\n`) would put three adjacent quantifiers over
  * SP/HTAB: cubic backtracking (issue #8).
  */
-export const FIELD_LINE = new RegExp(`(${tchar}+):(${tableClass(FIELD_VALUE)}*)\\r\\n`, 'y');
+export const FIELD_LINE = new RegExp(`${tchar}+:${tableClass(FIELD_VALUE)}*\\r\\n`, 'y');
 
 /** The first character a field value may not contain (FIELD_VALUE negated). */
 export const INVALID_VALUE = new RegExp(tableClass(FIELD_VALUE, true));
