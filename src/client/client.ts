@@ -2,7 +2,8 @@
  * The HTTP client: `open` (repy's `httpretrieve_open`), `getString`
  * (`httpretrieve_get_string`) and `saveFile` (`httpretrieve_save_file`).
  *
- * One HTTP/1.1 request per connection (`Connection: close`), over raw
+ * One HTTP/1.1 request per connection (`Connection: close`) unless the
+ * `keepAlive` option lends connections from a {@link ConnectionPool}, over raw
  * node:net sockets (node:tls for `https:`, the certificate verified by
  * default), the response read by the same strict incremental
  * {@link ResponseParser} the CLI and the tests use. Every wait is bounded
@@ -34,6 +35,7 @@ import type { HttpResponse } from './response.js';
 
 export * from './errors.js';
 export { HttpResponse } from './response.js';
+export { ConnectionPool, POOL_DEFAULTS, type ConnectionPoolOptions } from './pool.js';
 export { CLIENT_DEFAULTS, type AllowRule, type AllowTarget, type OpenOptions, type PemInput } from './options.js';
 
 /**

@@ -153,8 +153,12 @@ export function prepare(url: string, options: OpenOptions): Prepared {
   };
 }
 
-/** The bytes of the request head. */
-export function requestHead(p: Prepared, proxy: boolean): Buffer {
+/**
+ * The bytes of the request head. `keepAlive` (a pooled request) leaves out
+ * `Connection: close`: an HTTP/1.1 connection is persistent unless a side
+ * says otherwise (RFC 9112 §9.3).
+ */
+export function requestHead(p: Prepared, proxy: boolean, keepAlive = false): Buffer {
   const target = proxy ? `http://${p.authority}${p.pathQuery}` : p.pathQuery;
   let head = `${p.method} ${target} HTTP/1.1\r\n`;
   if (!p.fields.some(([n]) => n.toLowerCase() === 'host')) head += `Host: ${p.authority}\r\n`;
@@ -162,6 +166,6 @@ export function requestHead(p: Prepared, proxy: boolean): Buffer {
   // RFC 9110 §8.6: a user agent sends Content-Length for content, and 0 for an empty POST/PUT/PATCH.
   if (p.body !== null) head += `Content-Length: ${p.body.length}\r\n`;
   else if (p.method === 'POST' || p.method === 'PUT' || p.method === 'PATCH') head += 'Content-Length: 0\r\n';
-  head += 'Connection: close\r\n\r\n';
+  head += keepAlive ? '\r\n' : 'Connection: close\r\n\r\n';
   return Buffer.from(head, 'utf8');
 }
