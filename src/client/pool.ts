@@ -47,7 +47,7 @@ export const POOL_DEFAULTS = Object.freeze({
  */
 export interface PoolWaiter {
   grant: (socket: Socket | null) => void;
-  /** Set when the request gave up (timeout, abort): the slot goes to the next one. */
+  /** Set when the request gave up (timeout, abort) and left the queue. */
   cancelled: boolean;
 }
 
@@ -211,16 +211,13 @@ export class ConnectionPool {
     this.forgetIfUnused(key, entry);
   }
 
-  /** A queued request gave up: its place goes. */
+  /** A queued request gave up: its place in the queue goes. */
   cancel(key: string, waiter: PoolWaiter): void {
     waiter.cancelled = true;
     const entry = this.origins.get(key);
     if (entry === undefined) return;
-    // Compact the queue now and then, so that a queue of cancelled waiters does not grow.
-    if (entry.waitHead > 32 && entry.waitHead * 2 > entry.waiting.length) {
-      entry.waiting.splice(0, entry.waitHead);
-      entry.waitHead = 0;
-    }
+    const at = entry.waiting.indexOf(waiter, entry.waitHead);
+    if (at >= 0) entry.waiting.splice(at, 1);
   }
 
   /** Hands free slots to waiting requests, first come first served. */
@@ -232,7 +229,6 @@ export class ConnectionPool {
         entry.waiting.length = 0;
         entry.waitHead = 0;
       }
-      if (w.cancelled) continue;
       entry.busy++;
       w.grant(this.takeIdle(entry));
     }
