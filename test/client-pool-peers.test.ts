@@ -68,7 +68,7 @@ s.serve_forever()
     new Promise<null>((r) => py.once('error', () => r(null))),
   ]);
   if (spawned === null) {
-    t.skip('python3 is not installed');
+    t.plan(0, 'python3 is not installed');
     return;
   }
   const port = Number(spawned);

@@ -464,3 +464,24 @@ t.test('an idle pooled socket does not keep the process alive', async (t) => {
   t.equal(r.stdout.trim(), 'hello\nhello', 'the child exited by itself after its requests');
   t.equal(srv.connections, 2);
 });
+
+t.test('close() after the whole content was read: later reads and the loop still reject', async (t) => {
+  const srv = await countingServer(t, hello);
+  const pool = newPool(t);
+  const url = `http://127.0.0.1:${srv.port}/`;
+  const res = await open(url, { keepAlive: pool });
+  t.equal((await res.read()).toString(), 'hello');
+  res.close();
+  await t.rejects(res.read(), { name: 'ValueError', code: 'ERR_CLOSED' });
+  const looped = await open(url, { keepAlive: pool });
+  const seen: string[] = [];
+  const err = await (async () => {
+    for await (const chunk of looped) {
+      seen.push(chunk.toString());
+      looped.close();
+    }
+  })().catch((e: unknown) => e);
+  t.same(seen, ['hello']);
+  t.match(err, { name: 'ValueError', code: 'ERR_CLOSED' }, 'close() inside the loop ends it with the error, as before');
+  t.equal(srv.connections, 1, 'both responses ended cleanly: one connection');
+});
