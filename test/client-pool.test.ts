@@ -485,3 +485,32 @@ t.test('close() after the whole content was read: later reads and the loop still
   t.match(err, { name: 'ValueError', code: 'ERR_CLOSED' }, 'close() inside the loop ends it with the error, as before');
   t.equal(srv.connections, 1, 'both responses ended cleanly: one connection');
 });
+
+t.test('the lookup function and the proxy are part of the origin', async (t) => {
+  const srv = await countingServer(t, (req, res) => res.end(req.url));
+  const pool = newPool(t);
+  const viaA: import('node:net').LookupFunction = (_h, opts, cb) => (opts.all ? (cb as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4));
+  const viaB: import('node:net').LookupFunction = (h, o, cb) => viaA(h, o, cb);
+  const url = `http://pinned.test:${srv.port}/x`;
+  t.equal(await getString(url, { keepAlive: pool, lookup: viaA }), '/x');
+  t.equal(await getString(url, { keepAlive: pool, lookup: viaA }), '/x');
+  t.equal(srv.connections, 1, 'the same lookup: reused');
+  t.equal(await getString(url, { keepAlive: pool, lookup: viaB }), '/x');
+  t.equal(srv.connections, 2, 'another lookup: another connection');
+  // The counting server as a proxy: it gets the absolute URL.
+  const proxied = `http://elsewhere.test/p`;
+  t.equal(await getString(proxied, { keepAlive: pool, proxy: ['127.0.0.1', srv.port] }), 'http://elsewhere.test/p');
+  t.equal(await getString(proxied, { keepAlive: pool, proxy: ['127.0.0.1', srv.port] }), 'http://elsewhere.test/p');
+  t.equal(srv.connections, 3, 'through the proxy: one connection, reused');
+  t.equal(pool.stats().origins, 3);
+});
+
+t.test('an aborted signal with a pool: nothing sent, no slot taken', async (t) => {
+  const srv = await countingServer(t, hello);
+  const pool = newPool(t);
+  const ac = new AbortController();
+  ac.abort(new Error('before'));
+  await t.rejects(getString(`http://127.0.0.1:${srv.port}/`, { keepAlive: pool, signal: ac.signal }), { message: 'before' });
+  t.same(pool.stats(), { origins: 0, busy: 0, idle: 0, waiting: 0 });
+  t.equal(srv.connections, 0);
+});

@@ -137,7 +137,7 @@ export class ConnectionPool {
   close(): void {
     this.closedFlag = true;
     for (const entry of this.origins.values()) {
-      while (entry.idle.length > 0) this.dropIdle(entry, entry.idle.length - 1, true);
+      while (entry.idle.length > 0) this.dropIdle(entry, entry.idle.length - 1);
     }
     for (const [key, entry] of this.origins) if (entry.busy === 0 && entry.queued === 0) this.origins.delete(key);
   }
@@ -197,16 +197,13 @@ export class ConnectionPool {
    * @internal
    */
   release(key: string, socket: Socket | null): void {
-    const entry = this.origins.get(key);
-    if (entry === undefined) {
-      socket?.destroy();
-      return;
-    }
+    // The entry is there: an origin with a connection in use is never forgotten.
+    const entry = this.origins.get(key)!;
     entry.busy--;
     const keep = socket !== null && !this.closedFlag && !socket.destroyed && socket.readyState === 'open';
     if (keep) entry.idle.push(this.watchIdle(key, entry, socket));
     else socket?.destroy();
-    while (entry.idle.length > this.maxIdlePerOrigin) this.dropIdle(entry, 0, true);
+    while (entry.idle.length > this.maxIdlePerOrigin) this.dropIdle(entry, 0);
     this.grantNext(entry);
     this.forgetIfUnused(key, entry);
   }
@@ -234,17 +231,17 @@ export class ConnectionPool {
     }
   }
 
+  /**
+   * The most recently returned idle socket, or null. A socket the server
+   * closed was dropped by its listeners; one it closes from now on fails the
+   * request before its response, which send-once.ts retries when it may.
+   */
   private takeIdle(entry: OriginEntry): Socket | null {
-    while (entry.idle.length > 0) {
-      const i = entry.idle.pop()!;
-      this.unwatch(i);
-      if (!i.socket.destroyed && i.socket.readyState === 'open') {
-        i.socket.ref();
-        return i.socket;
-      }
-      i.socket.destroy();
-    }
-    return null;
+    const i = entry.idle.pop();
+    if (i === undefined) return null;
+    this.unwatch(i);
+    i.socket.ref();
+    return i.socket;
   }
 
   /**
@@ -257,13 +254,9 @@ export class ConnectionPool {
     const idle: IdleSocket = {
       socket,
       timer: undefined as unknown as NodeJS.Timeout,
+      // Only called while idle: taking the socket removes these listeners and the timer.
       onGone: () => {
-        const at = entry.idle.indexOf(idle);
-        if (at >= 0) this.dropIdle(entry, at, true);
-        else {
-          this.unwatch(idle);
-          socket.destroy();
-        }
+        this.dropIdle(entry, entry.idle.indexOf(idle));
         this.forgetIfUnused(key, entry);
       },
     };
@@ -285,12 +278,12 @@ export class ConnectionPool {
     i.socket.off('error', i.onGone);
   }
 
-  private dropIdle(entry: OriginEntry, at: number, destroy: boolean): void {
+  private dropIdle(entry: OriginEntry, at: number): void {
     const [i] = entry.idle.splice(at, 1);
     this.unwatch(i!);
     // A late error on the destroyed socket must not be unhandled.
     i!.socket.on('error', () => {});
-    if (destroy) i!.socket.destroy();
+    i!.socket.destroy();
   }
 
   private forgetIfUnused(key: string, entry: OriginEntry): void {
@@ -301,7 +294,7 @@ export class ConnectionPool {
   private evictOne(): boolean {
     for (const [key, entry] of this.origins) {
       if (entry.busy === 0 && entry.queued === 0) {
-        while (entry.idle.length > 0) this.dropIdle(entry, entry.idle.length - 1, true);
+        while (entry.idle.length > 0) this.dropIdle(entry, entry.idle.length - 1);
         this.origins.delete(key);
         return true;
       }
