@@ -22,7 +22,11 @@ import { ValueError } from '../errors.js';
 /** The longest delay Node's timers hold. */
 const MAX_TIMER = 0x7fffffff;
 
-/** Options of {@link ConnectionPool}. Every field is optional; defaults in {@link POOL_DEFAULTS}. */
+/**
+ * Options of {@link ConnectionPool}. Every field is optional; defaults in {@link POOL_DEFAULTS}.
+ *
+ * @example const options: ConnectionPoolOptions = { maxSocketsPerOrigin: 4, idleTimeout: 2000 };
+ */
 export interface ConnectionPoolOptions {
   /** Most connections in use at once to one origin; more requests wait in a FIFO queue (default 6, as browsers). */
   maxSocketsPerOrigin?: number;
@@ -34,7 +38,12 @@ export interface ConnectionPoolOptions {
   maxOrigins?: number;
 }
 
-/** The defaults of {@link ConnectionPoolOptions}. */
+/**
+ * The defaults of {@link ConnectionPoolOptions} (`maxIdlePerOrigin`
+ * defaults to `maxSocketsPerOrigin`, at most 1024).
+ *
+ * @example POOL_DEFAULTS.maxSocketsPerOrigin; // 6
+ */
 export const POOL_DEFAULTS = Object.freeze({
   maxSocketsPerOrigin: 6,
   idleTimeout: 5000,
@@ -44,6 +53,8 @@ export const POOL_DEFAULTS = Object.freeze({
 /**
  * A request waiting for a connection: `grant` is called with an idle socket
  * to reuse, or null to open a new one, once a slot is free.
+ *
+ * @example const waiter: PoolWaiter = { grant: (socket) => use(socket ?? connectNew()), cancelled: false };
  */
 export interface PoolWaiter {
   grant: (socket: Socket | null) => void;
@@ -305,7 +316,12 @@ export class ConnectionPool {
 
 let defaultPool: ConnectionPool | null = null;
 
-/** The pool `keepAlive: true` uses, created on first use with the defaults. */
+/**
+ * The pool `keepAlive: true` uses, created on first use with the defaults.
+ * Never closed: its idle connections are unref'd and time out.
+ *
+ * @example defaultConnectionPool().stats(); // { origins: 0, busy: 0, idle: 0, waiting: 0 }
+ */
 export function defaultConnectionPool(): ConnectionPool {
   defaultPool ??= new ConnectionPool();
   return defaultPool;

@@ -87,6 +87,8 @@ function pemDigest(list: (string | Buffer)[] | null): string {
  * option that decides how the server was verified (a socket verified with
  * one `ca`, `servername` or `rejectUnauthorized` is never lent to a request
  * with others).
+ *
+ * @example originKey(prepare('http://127.0.0.1:8080/', {}), resolveOptions({})); // 'http://127.0.0.1:8080'
  */
 export function originKey(req: Prepared, o: Resolved): string {
   let key = `${req.secure ? 'https' : 'http'}://${req.hostname}:${req.port}`;
