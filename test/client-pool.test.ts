@@ -210,13 +210,41 @@ t.test('idle connections: closed after idleTimeout, and dropped when the server 
   t.pass('the server saw the close');
   t.same(pool.stats(), { origins: 0, busy: 0, idle: 0, waiting: 0 }, 'the origin is forgotten');
 
-  const short = await countingServer(t, hello, 50); // node:http closes idle connections after 50 ms
+  // A server that closes each connection 30 ms after its response (and announces nothing).
+  const short = await rawServer(t, (_h, s) => {
+    s.write(ok('hello'));
+    setTimeout(() => s.end(), 30);
+  });
   const pool2 = newPool(t, { idleTimeout: 60_000 });
   await getString(`http://127.0.0.1:${short.port}/`, { keepAlive: pool2 });
+  t.equal(pool2.stats().idle, 1, 'kept');
   await until(() => pool2.stats().idle === 0);
   t.pass('the server closed it: the pool dropped it');
   t.equal(await getString(`http://127.0.0.1:${short.port}/`, { keepAlive: pool2 }), 'hello', 'the next request opens a new one');
   t.equal(short.connections, 2);
+});
+
+t.test("the server's Keep-Alive: timeout=N shortens the idle time (less a second)", async (t) => {
+  let field = '';
+  let closed = 0;
+  const srv = await rawServer(t, (_h, s) => {
+    s.once('close', () => closed++);
+    s.write(ok('x', field));
+  });
+  const pool = newPool(t, { idleTimeout: 60_000 });
+  const url = `http://127.0.0.1:${srv.port}/`;
+  field = 'Keep-Alive: timeout=1, max=100\r\n';
+  await getString(url, { keepAlive: pool });
+  t.equal(pool.stats().idle, 0, 'timeout=1: not kept (a second of margin leaves nothing)');
+  field = 'Keep-Alive: max=5, Timeout = 2\r\n';
+  await getString(url, { keepAlive: pool });
+  t.equal(pool.stats().idle, 1, 'timeout=2: kept');
+  await until(() => closed === 2, 10_000);
+  t.equal(pool.stats().idle, 0, 'then closed by the pool about a second later, not after 60 s');
+  field = 'Keep-Alive: timeout=soon\r\nkeep-alive: timeout=\r\nKeep-Alive: timeout=1234567890\r\n';
+  await getString(url, { keepAlive: pool });
+  t.equal(pool.stats().idle, 1, 'values that are not a number of seconds are ignored');
+  t.equal(srv.connections, 3);
 });
 
 t.test('an idle connection that receives bytes is broken: destroyed', async (t) => {

@@ -203,16 +203,18 @@ export class ConnectionPool {
   /**
    * A request is done with its slot. `socket` is the connection to keep
    * (idle, or handed to the next waiter), or null when it was (or is to be)
-   * destroyed by the caller.
+   * destroyed by the caller. `keepFor` (ms) shortens `idleTimeout` for this
+   * connection (the server's `Keep-Alive: timeout`); 0 or less: not kept.
    *
    * @internal
    */
-  release(key: string, socket: Socket | null): void {
+  release(key: string, socket: Socket | null, keepFor = Infinity): void {
     // The entry is there: an origin with a connection in use is never forgotten.
     const entry = this.origins.get(key)!;
     entry.busy--;
-    const keep = socket !== null && !this.closedFlag && !socket.destroyed && socket.readyState === 'open';
-    if (keep) entry.idle.push(this.watchIdle(key, entry, socket));
+    const idleFor = Math.min(this.idleTimeout, keepFor);
+    const keep = socket !== null && idleFor > 0 && !this.closedFlag && !socket.destroyed && socket.readyState === 'open';
+    if (keep) entry.idle.push(this.watchIdle(key, entry, socket, idleFor));
     else socket?.destroy();
     while (entry.idle.length > this.maxIdlePerOrigin) this.dropIdle(entry, 0);
     this.grantNext(entry);
@@ -260,7 +262,7 @@ export class ConnectionPool {
    * as soon as the server closes it or sends anything (a server has nothing
    * to say on an idle connection: it is broken, or closing it).
    */
-  private watchIdle(key: string, entry: OriginEntry, socket: Socket): IdleSocket {
+  private watchIdle(key: string, entry: OriginEntry, socket: Socket, idleFor: number): IdleSocket {
     socket.unref();
     const idle: IdleSocket = {
       socket,
@@ -271,7 +273,7 @@ export class ConnectionPool {
         this.forgetIfUnused(key, entry);
       },
     };
-    idle.timer = setTimeout(idle.onGone, this.idleTimeout);
+    idle.timer = setTimeout(idle.onGone, idleFor);
     idle.timer.unref();
     socket.on('data', idle.onGone);
     socket.on('end', idle.onGone);

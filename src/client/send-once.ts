@@ -365,7 +365,7 @@ class Exchange {
         case 'end':
           if (this.head === null) continue; // the end of an interim response
           this.body.end(ev.trailers);
-          this.cleanup(this.reusable(this.head));
+          this.cleanup(this.reusable(this.head), keepAliveHint(this.head));
           return;
         case 'error':
           this.fail(parseFailure(ev.error, this.req.url, this.o.maxResponseSize));
@@ -481,7 +481,7 @@ class Exchange {
    * before its end is not drained (that could take forever), its connection
    * is closed. A request still waiting for a pool slot leaves the queue.
    */
-  private cleanup(keep: boolean): void {
+  private cleanup(keep: boolean, keepFor = Infinity): void {
     this.finished = true;
     this.o.signal?.removeEventListener('abort', this.onAbort);
     this.clearIdle();
@@ -498,13 +498,44 @@ class Exchange {
     if (keep) {
       this.detach(socket!);
       this.lease = NO_LEASE;
-      this.pool!.release(this.poolKey, socket);
+      this.pool!.release(this.poolKey, socket, keepFor);
       return;
     }
     socket?.destroy();
     if (this.lease === LEASED) this.pool!.release(this.poolKey, null);
     this.lease = NO_LEASE;
   }
+}
+
+/** Closing this long before the server's announced keep-alive timeout makes the close race rarer (as Node's Agent does). */
+const KEEP_ALIVE_MARGIN = 1000;
+
+/**
+ * How long the server said it keeps the connection idle: `Keep-Alive:
+ * timeout=N` (seconds, RFC 2068 §19.7.1.1, still sent by node:http, Apache,
+ * nginx on request), less a margin, in milliseconds; Infinity without one.
+ * Without it, a pool whose idleTimeout equals the server's (5 s for both
+ * node:http and the pool) would often lose the race.
+ */
+export function keepAliveHint(head: ResponseHead): number {
+  let hint = Infinity;
+  for (const [name, value] of head.rawHeaders) {
+    if (name.length !== 10 || name.toLowerCase() !== 'keep-alive') continue;
+    for (const param of value.split(',')) {
+      const eq = param.indexOf('=');
+      if (eq < 0 || param.slice(0, eq).trim().toLowerCase() !== 'timeout') continue;
+      const digits = param.slice(eq + 1).trim();
+      let n = 0;
+      let ok = digits.length > 0 && digits.length <= 9;
+      for (let i = 0; ok && i < digits.length; i++) {
+        const c = digits.charCodeAt(i);
+        ok = c >= 0x30 && c <= 0x39;
+        n = n * 10 + c - 0x30;
+      }
+      if (ok) hint = Math.min(hint, n * 1000 - KEEP_ALIVE_MARGIN);
+    }
+  }
+  return hint;
 }
 
 function parseFailure(e: HttpParseError, url: string, limit: number): Error {
