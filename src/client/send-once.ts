@@ -196,8 +196,6 @@ class Exchange {
       // After redirects the deadline may have passed already: the timer then fires at once.
       this.totalTimer = setTimeout(() => this.fail(new HttpTimeoutError('ETIMEDOUT_TOTAL', this.o.totalTimeout, this.req.url, this.requestSent)), Math.max(0, left));
     }
-    // With a pool, the wait for a free connection counts against connectTimeout too.
-    this.armConnect();
     if (this.pool === null) {
       this.connectNew();
       return headPromise;
@@ -205,12 +203,16 @@ class Exchange {
     this.poolKey = originKey(this.req, this.o);
     const waiter: PoolWaiter = { grant: (socket) => this.granted(socket), cancelled: false };
     this.waiter = waiter;
-    if (this.pool.acquire(this.poolKey, waiter) === 'uncounted') this.lease = UNCOUNTED;
+    const r = this.pool.acquire(this.poolKey, waiter);
+    if (r === 'uncounted') this.lease = UNCOUNTED;
+    // The wait for a free connection counts against connectTimeout too (an idle one was taken at once: no timer).
+    else if (r === 'queued') this.armConnect();
     return headPromise;
   }
 
+  /** Starts the connect timer, unless it runs already (since the request started waiting in the pool's queue). */
   private armConnect(): void {
-    if (this.o.connectTimeout <= MAX_TIMER) {
+    if (this.connectTimer === null && this.o.connectTimeout <= MAX_TIMER) {
       this.connectTimer = setTimeout(() => this.fail(new HttpTimeoutError('ETIMEDOUT_CONNECT', this.o.connectTimeout, this.req.url, this.requestSent)), this.o.connectTimeout);
     }
   }
@@ -230,6 +232,7 @@ class Exchange {
 
   /** Opens a new connection (directly or to the proxy). */
   private connectNew(): void {
+    this.armConnect();
     const socket = this.req.secure
       ? this.connectSecure(this.host, this.port)
       : connect({ host: this.host, port: this.port, noDelay: true, ...(this.o.lookup !== null ? { lookup: this.o.lookup } : {}) });
@@ -433,7 +436,6 @@ class Exchange {
     this.requestWritten = false;
     this.parser = this.newParser();
     this.clearIdle();
-    this.armConnect();
     this.connectNew();
   }
 
