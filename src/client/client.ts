@@ -65,7 +65,8 @@ export async function open(url: string, options: OpenOptions | null = {}): Promi
 /**
  * `httpretrieve_get_string`: the whole content as a string (UTF-8; invalid
  * sequences become U+FFFD), whatever the status code. The connection is
- * closed in every case.
+ * closed in every case (with `keepAlive`, given back to the pool once the
+ * content was read to its end).
  *
  * @example const text = await getString('http://127.0.0.1:8080/', { timeout: 5000 });
  */

@@ -122,7 +122,11 @@ export class HttpResponse implements AsyncIterable<Buffer> {
     return p;
   }
 
-  /** Closes the connection and drops unread content. Idempotent. Pending reads reject with ValueError. */
+  /**
+   * Closes the connection and drops unread content. Idempotent. Pending
+   * reads reject with ValueError. (A pooled connection whose content was
+   * read to its end went back to the pool at that end: nothing is closed.)
+   */
   close(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
