@@ -2,7 +2,7 @@
 // `npm run bench:smoke` (every benchmark briefly, for CI: prints, asserts
 // nothing). Both build dist/ first; the servers run from dist/.
 //
-//   node bench/run.mjs [--smoke] [--rounds N] [keepalive] [pipelined] [parser] [upload] [idle] [tls] [sse] [cluster] [stores] [stream]
+//   node bench/run.mjs [--smoke] [--rounds N] [keepalive] [pipelined] [parser] [upload] [idle] [tls] [sse] [cluster] [stores] [stream] [client]
 //
 // Each benchmark prints a table of medians over its rounds (contenders
 // alternating A B C A B C ...), the ratios beside issue #5's targets, and
@@ -20,8 +20,9 @@ import { runSseFanout } from './sse-fanout.mjs';
 import { runCluster } from './cluster.mjs';
 import { runStores } from './stores.mjs';
 import { runStream } from './stream.mjs';
+import { runClient } from './client.mjs';
 
-const NAMES = ['keepalive', 'pipelined', 'parser', 'upload', 'idle', 'tls', 'sse', 'cluster', 'stores', 'stream'];
+const NAMES = ['keepalive', 'pipelined', 'parser', 'upload', 'idle', 'tls', 'sse', 'cluster', 'stores', 'stream', 'client'];
 let smoke = false;
 let roundsOverride = null;
 const picked = [];
@@ -72,6 +73,8 @@ const BENCHES = {
   // Unpinned: the workers need the cores (bench/cluster.mjs says why the ratios are floors on 2 cores).
   // Issue #15: a streamed response of many small (or 64 KiB) chunks against node:http's res.write loop (≥ 1.0×).
   stream: () => runStream({ rounds: rounds(7, 1) }),
+  // Issue #15: 10 000 sequential keep-alive GETs with the client, against fetch and http.get with a keepAlive Agent (≥ 1.0×).
+  client: () => runClient({ requests: smoke ? 1000 : 10_000, rounds: rounds(5, 1) }),
   // Issue #14: idempotent POSTs/s with each idempotency store (docs/scaling.md).
   stores: () => runStores({ seconds: smoke ? 1 : 3, rounds: rounds(5, 1), warmup: smoke ? 0 : 1, connections: 50 }),
   cluster: () => runCluster({ seconds: smoke ? 1 : 3, rounds: rounds(7, 1), warmup: smoke ? 0 : 2, connections: 50 }),

@@ -29,6 +29,7 @@ export {
 export { open, getString, saveFile } from './client/client.js';
 export { HttpResponse } from './client/response.js';
 export { CLIENT_DEFAULTS, type OpenOptions, type AllowRule, type AllowTarget, type PemInput } from './client/options.js';
+export { ConnectionPool, POOL_DEFAULTS, type ConnectionPoolOptions } from './client/pool.js';
 export {
   HttpClientError, HttpConnectionError, HttpTimeoutError, HttpBrokenServerError, HttpResponseTooLargeError,
   HttpRedirectError, HttpForbiddenError, type HttpTimeoutCode, type BrokenServerCode, type RedirectCode,

@@ -2,7 +2,8 @@
  * The HTTP client: `open` (repy's `httpretrieve_open`), `getString`
  * (`httpretrieve_get_string`) and `saveFile` (`httpretrieve_save_file`).
  *
- * One HTTP/1.1 request per connection (`Connection: close`), over raw
+ * One HTTP/1.1 request per connection (`Connection: close`) unless the
+ * `keepAlive` option lends connections from a {@link ConnectionPool}, over raw
  * node:net sockets (node:tls for `https:`, the certificate verified by
  * default), the response read by the same strict incremental
  * {@link ResponseParser} the CLI and the tests use. Every wait is bounded
@@ -34,6 +35,7 @@ import type { HttpResponse } from './response.js';
 
 export * from './errors.js';
 export { HttpResponse } from './response.js';
+export { ConnectionPool, POOL_DEFAULTS, type ConnectionPoolOptions } from './pool.js';
 export { CLIENT_DEFAULTS, type AllowRule, type AllowTarget, type OpenOptions, type PemInput } from './options.js';
 
 /**
@@ -63,7 +65,8 @@ export async function open(url: string, options: OpenOptions | null = {}): Promi
 /**
  * `httpretrieve_get_string`: the whole content as a string (UTF-8; invalid
  * sequences become U+FFFD), whatever the status code. The connection is
- * closed in every case.
+ * closed in every case (with `keepAlive`, given back to the pool once the
+ * content was read to its end).
  *
  * @example const text = await getString('http://127.0.0.1:8080/', { timeout: 5000 });
  */

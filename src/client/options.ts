@@ -8,6 +8,7 @@
 
 import { isIP, type LookupFunction } from 'node:net';
 import { ValueError } from '../errors.js';
+import { ConnectionPool, defaultConnectionPool } from './pool.js';
 
 /** One allow-list entry: a host name or address (`'*'`: any) and a port (`'*'`: any). */
 export type AllowRule = readonly [host: string, port: number | '*'];
@@ -75,6 +76,13 @@ export interface OpenOptions {
    * read) rejects with the signal's `reason`, as `fetch` does.
    */
   signal?: AbortSignal | null;
+  /**
+   * Reuse connections (HTTP/1.1 keep-alive): `true` uses a shared default
+   * {@link ConnectionPool}, a `ConnectionPool` uses that one. Default false:
+   * one connection per request, sent with `Connection: close`, as repy.
+   * See docs/client.md, "Connection reuse".
+   */
+  keepAlive?: boolean | ConnectionPool | null;
 }
 
 /** PEM text or bytes, or a list of them (several CA certificates). */
@@ -115,13 +123,15 @@ export interface Resolved {
   tls: TlsSettings;
   allowDowngrade: boolean;
   signal: AbortSignal | null;
+  /** The pool of the `keepAlive` option, or null: one connection per request. */
+  pool: ConnectionPool | null;
 }
 
 const OPTION_KEYS = new Set([
   'querydata', 'postdata', 'httpheaders', 'proxy', 'method', 'timeout', 'connectTimeout', 'idleTimeout',
   'totalTimeout', 'maxResponseSize', 'maxHeaderSize', 'followRedirects', 'maxRedirects', 'allow', 'lookup',
   'ca', 'rejectUnauthorized', 'servername', 'cert', 'key', 'allowDowngrade',
-  'signal',
+  'signal', 'keepAlive',
 ]);
 
 /** A timeout value: a non-negative number; 0 and Infinity mean none (returned as Infinity). */
@@ -167,6 +177,7 @@ export function resolveOptions(options: OpenOptions): Resolved {
     allow: allowOption(options.allow),
     lookup: lookupOption(options.lookup),
     signal: signalOption(options.signal),
+    pool: keepAliveOption(options.keepAlive),
   };
 }
 
@@ -214,6 +225,14 @@ function signalOption(s: unknown): AbortSignal | null {
   if (s === undefined || s === null) return null;
   if (!(s instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
   return s;
+}
+
+function keepAliveOption(k: unknown): ConnectionPool | null {
+  if (k === undefined || k === null || k === false) return null;
+  if (k === true) return defaultConnectionPool();
+  if (!(k instanceof ConnectionPool)) throw new TypeError('options.keepAlive must be a boolean or a ConnectionPool');
+  if (k.closed) throw new ValueError('options.keepAlive: the ConnectionPool is closed', 'ERR_POOL_CLOSED');
+  return k;
 }
 
 function lookupOption(l: unknown): LookupFunction | null {

@@ -24,6 +24,11 @@ export class ResponseBody extends ContentQueue {
     super(HIGH_WATER_MARK, onDemand, true);
   }
 
+  /** True once the content ended and every byte of it was read: nothing left to drop, nobody waiting. */
+  get drained(): boolean {
+    return this.ended && this.buffered === 0;
+  }
+
   /** The response was closed: drop everything; reads reject with `err`. */
   discard(err: Error): void {
     this.drop();
@@ -117,11 +122,17 @@ export class HttpResponse implements AsyncIterable<Buffer> {
     return p;
   }
 
-  /** Closes the connection and drops unread content. Idempotent. Pending reads reject with ValueError. */
+  /**
+   * Closes the connection and drops unread content. Idempotent. Pending
+   * reads reject with ValueError. (A pooled connection whose content was
+   * read to its end went back to the pool at that end: nothing is closed.)
+   */
   close(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
-    this.exchange.body.discard(new ValueError('I/O operation on closed file', 'ERR_CLOSED'));
+    // After the whole content was read (getString) nothing is dropped and no read waits: no error to
+    // make (capturing its stack was a measurable part of a kept-alive request). Later reads see closedFlag.
+    if (!this.exchange.body.drained) this.exchange.body.discard(new ValueError('I/O operation on closed file', 'ERR_CLOSED'));
     this.exchange.destroy();
   }
 
@@ -131,6 +142,8 @@ export class HttpResponse implements AsyncIterable<Buffer> {
     let finished = false;
     try {
       for await (const chunk of this.exchange.body) yield chunk;
+      // close() in the loop's body once the content was all read: the loop still ends with the error.
+      if (this.closedFlag) throw new ValueError('I/O operation on closed file', 'ERR_CLOSED');
       finished = true;
     } finally {
       if (!finished) this.close();
