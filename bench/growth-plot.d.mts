@@ -1,5 +1,6 @@
 // Types of bench/growth-plot.mjs, for test/growth-plot.test.ts.
-export interface PlotPoint { x: number; y: number; label?: string }
+/** `lo`, `hi`: the spread over the rounds, drawn as a whisker. */
+export interface PlotPoint { x: number; y: number; lo?: number; hi?: number; label?: string }
 export interface PlotSeries { name: string; points: PlotPoint[]; color?: string; hollow?: boolean }
 export interface PlotPanel {
   title: string;

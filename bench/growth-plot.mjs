@@ -90,7 +90,7 @@ function renderPanel(panel, left, top, w, h) {
       }
     }
   }
-  const yMaxData = Math.max(0, ...allPoints.map((p) => p.y), ...curvePts.map((p) => p.y));
+  const yMaxData = Math.max(0, ...allPoints.map((p) => (Number.isFinite(p.hi) ? Math.max(p.y, p.hi) : p.y)), ...curvePts.map((p) => p.y));
   const yTicks = niceTicks(yMaxData * 1.05);
   const yMax = yTicks[yTicks.length - 1];
   const px = (x) => x0 + sx.unit(x) * pw;
@@ -128,6 +128,10 @@ function renderPanel(panel, left, top, w, h) {
   series.forEach((s, i) => {
     const color = s.color ?? (i === 0 ? COLORS.blue : COLORS.orange);
     for (const p of s.points) {
+      // The spread over the rounds, when given: a whisker from lo to hi.
+      if (Number.isFinite(p.lo) && Number.isFinite(p.hi)) {
+        out.push(`<line class="spread" x1="${num(px(p.x))}" y1="${num(py(p.lo))}" x2="${num(px(p.x))}" y2="${num(py(p.hi))}" stroke="${color}" stroke-width="1"/>`);
+      }
       const fill = s.hollow ? 'white' : color;
       const label = p.label ?? `${p.x}: ${formatTick(p.y)}`;
       out.push(`<circle class="point" data-series="${i}" cx="${num(px(p.x))}" cy="${num(py(p.y))}" r="${s.hollow ? 3.5 : 4}" fill="${fill}" stroke="${color}" stroke-width="1.5"><title>${escapeXml(`${s.name}: ${label}`)}</title></circle>`);
@@ -154,13 +158,14 @@ export function renderGrowthSvg({ title, desc, legend = [], panels, columns = 2,
   out.push(`<desc id="growth-desc">${escapeXml(desc ?? '')}</desc>`);
   out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
   out.push(`<text x="${num(width / 2)}" y="24" text-anchor="middle" font-size="16" font-weight="700">${escapeXml(title)}</text>`);
-  // The legend, centred on one line.
-  let lx = width / 2 - legend.length * 90;
+  // The legend, centred on one line (text width estimated at 6.5 px a character at 12 px).
+  const itemWidth = (item) => 24 + String(item.name).length * 6.5 + 28;
+  let lx = (width - legend.reduce((s, item) => s + itemWidth(item), 0)) / 2;
   for (const item of legend) {
     if (item.line) out.push(`<line x1="${num(lx)}" y1="44" x2="${num(lx + 18)}" y2="44" stroke="${COLORS.vermillion}" stroke-width="1.5"/>`);
     else out.push(`<circle cx="${num(lx + 9)}" cy="44" r="4" fill="${item.hollow ? 'white' : item.color}" stroke="${item.color}" stroke-width="1.5"/>`);
     out.push(`<text x="${num(lx + 24)}" y="48" font-size="12">${escapeXml(item.name)}</text>`);
-    lx += 180;
+    lx += itemWidth(item);
   }
   panels.forEach((p, i) => {
     out.push(renderPanel(p, (i % cols) * pw, head + Math.floor(i / cols) * panelHeight, pw, panelHeight));

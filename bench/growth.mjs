@@ -239,7 +239,7 @@ function plot(sweeps, results, { smoke, load }) {
       xZero: perKiB ? 0.25 : undefined,
       xTicks,
       series: [
-        { name: 'server CPU', points: rows.map((r) => ({ x: X(r.x), y: r.cpuPerReqUs, label: `${sweep.xLabel(r.x)}: ${fmt(r.cpuPerReqUs, 2)} µs` })) },
+        { name: 'server CPU', points: rows.map((r) => ({ x: X(r.x), y: r.cpuPerReqUs, lo: r.cpuMin, hi: r.cpuMax, label: `${sweep.xLabel(r.x)}: ${fmt(r.cpuPerReqUs, 2)} µs (rounds ${fmt(r.cpuMin, 2)} … ${fmt(r.cpuMax, 2)})` })) },
         { name: 'wall', hollow: true, points: rows.map((r) => ({ x: X(r.x), y: r.wallPerReqUs, label: `${sweep.xLabel(r.x)}: ${fmt(r.wallPerReqUs, 2)} µs` })) },
       ],
       curve: f === null ? undefined : { f },
@@ -255,7 +255,7 @@ function plot(sweeps, results, { smoke, load }) {
     title,
     desc,
     legend: [
-      { name: 'server CPU µs/request', color: COLORS.blue },
+      { name: 'server CPU µs/request (median; bar: min–max of rounds)', color: COLORS.blue },
       { name: 'wall µs/request', color: COLORS.orange, hollow: true },
       { name: 'least-squares fit', line: true },
     ],
@@ -303,6 +303,8 @@ export async function runGrowth({ smoke, rounds, writePlot = false }) {
       const rows = [...samples[sweep.key]].map(([x, ms]) => ({
         x,
         cpuPerReqUs: median(ms.map((m) => m.cpuPerReqUs)),
+        cpuMin: Math.min(...ms.map((m) => m.cpuPerReqUs)),
+        cpuMax: Math.max(...ms.map((m) => m.cpuPerReqUs)),
         wallPerReqUs: median(ms.map((m) => m.wallPerReqUs)),
         rps: median(ms.map((m) => m.rps)),
         cpuShare: median(ms.map((m) => m.cpuShare)),

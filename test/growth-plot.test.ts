@@ -70,7 +70,7 @@ function syntheticPanels(): PlotPanel[] {
     {
       title: 'Header fields per request', xLabel: 'header fields', yLabel: 'µs per request', xScale: 'log',
       xTicks: [1, 10, 100].map((v) => ({ value: v, label: String(v) })),
-      series: [{ name: 'server CPU', points: line(headers, 14, 0.4) }, { name: 'wall', hollow: true, points: line(headers, 16, 0.45) }],
+      series: [{ name: 'server CPU', points: line(headers, 14, 0.4).map((p) => ({ ...p, lo: p.y * 0.9, hi: p.y * 1.2 })) }, { name: 'wall', hollow: true, points: line(headers, 16, 0.45) }],
       curve: { f: (x) => 14 + 0.4 * x },
       note: 'verdict: linear',
     },
@@ -103,6 +103,7 @@ t.test('a synthetic figure is well formed, with one circle per point and nothing
   t.equal(tags(svg).filter((g) => g.kind === 'open' && g.name === 'g' && g.text.includes('class="panel"')).length, 4, 'four panels');
   t.equal(tags(svg).filter((g) => g.name === 'path' && g.text.includes('class="fit"')).length, 3, 'a fitted curve in each panel that has one');
   t.notMatch(svg, /NaN|Infinity|undefined/, 'no NaN, Infinity or undefined anywhere');
+  t.equal(tags(svg).filter((g) => g.name === 'line' && g.text.includes('class="spread"')).length, 7, 'a whisker for each point with a spread');
   t.match(svg, /<title id="growth-title">How cost grows<\/title>/, 'a <title> for screen readers');
   t.match(svg, /<desc id="growth-desc">four sweeps<\/desc>/, 'and a <desc>');
   t.match(svg, /aria-labelledby="growth-title growth-desc"/, 'which label the picture');
@@ -121,6 +122,15 @@ t.test('every point lies inside the picture; x grows to the right and y upwards'
     t.ok(headers[i]!.cx > headers[i - 1]!.cx, `point ${i} is right of point ${i - 1}`);
     t.ok(headers[i]!.cy < headers[i - 1]!.cy, `and higher (a larger cost)`);
   }
+  // Each whisker runs from hi (above) to lo (below) through its point.
+  const whiskers = tags(svg).filter((g) => g.name === 'line' && g.text.includes('class="spread"')).map((g) => {
+    const a = (n: string) => Number(new RegExp(` ${n}="([^"]+)"`).exec(g.text)![1]);
+    return { x: a('x1'), lo: a('y1'), hi: a('y2') };
+  });
+  whiskers.forEach((w, i) => {
+    t.equal(w.x, headers[i]!.cx, `whisker ${i} at its point's x`);
+    t.ok(w.hi < headers[i]!.cy && headers[i]!.cy < w.lo, `and around its point`);
+  });
   // The content panel draws x = 0 on the log scale, left of 1 KiB.
   const sizes = circles(svg, 0).slice(7, 14);
   t.ok(sizes[0]!.cx < sizes[1]!.cx, 'x = 0 is drawn left of the smallest positive x');
