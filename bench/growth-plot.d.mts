@@ -19,4 +19,4 @@ export const COLORS: { blue: string; orange: string; vermillion: string; grey: s
 export function escapeXml(text: unknown): string;
 export function formatTick(v: number): string;
 export function niceTicks(max: number): number[];
-export function renderGrowthSvg(figure: { title: string; desc?: string; legend?: LegendItem[]; panels: PlotPanel[]; columns?: number; width?: number; panelHeight?: number }): string;
+export function renderGrowthSvg(figure: { title: string; subtitle?: string; desc?: string; legend?: LegendItem[]; panels: PlotPanel[]; columns?: number; width?: number; panelHeight?: number }): string;

@@ -142,14 +142,15 @@ function renderPanel(panel, left, top, w, h) {
 }
 
 /**
- * The whole figure: a title, a legend (`legend`: [{ name, color, hollow } |
+ * The whole figure: a title (and a grey `subtitle` line under it), a legend (`legend`: [{ name, color, hollow } |
  * { name, line: true }]), and `panels` in a grid of `columns`.
  * `desc` is the text alternative (the `<desc>` read by screen readers).
  */
-export function renderGrowthSvg({ title, desc, legend = [], panels, columns = 2, width = 960, panelHeight = 300 }) {
+export function renderGrowthSvg({ title, subtitle = '', desc, legend = [], panels, columns = 2, width = 960, panelHeight = 300 }) {
   const cols = Math.max(1, Math.min(columns, panels.length));
   const rows = Math.ceil(panels.length / cols);
-  const head = legend.length > 0 ? 58 : 40;
+  const sub = subtitle ? 18 : 0;
+  const head = (legend.length > 0 ? 58 : 40) + sub;
   const height = head + rows * panelHeight + 8;
   const pw = width / cols;
   const out = [];
@@ -158,13 +159,15 @@ export function renderGrowthSvg({ title, desc, legend = [], panels, columns = 2,
   out.push(`<desc id="growth-desc">${escapeXml(desc ?? '')}</desc>`);
   out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
   out.push(`<text x="${num(width / 2)}" y="24" text-anchor="middle" font-size="16" font-weight="700">${escapeXml(title)}</text>`);
+  if (subtitle) out.push(`<text x="${num(width / 2)}" y="42" text-anchor="middle" font-size="12" fill="${COLORS.grey}">${escapeXml(subtitle)}</text>`);
   // The legend, centred on one line (text width estimated at 6.5 px a character at 12 px).
   const itemWidth = (item) => 24 + String(item.name).length * 6.5 + 28;
   let lx = (width - legend.reduce((s, item) => s + itemWidth(item), 0)) / 2;
   for (const item of legend) {
-    if (item.line) out.push(`<line x1="${num(lx)}" y1="44" x2="${num(lx + 18)}" y2="44" stroke="${COLORS.vermillion}" stroke-width="1.5"/>`);
-    else out.push(`<circle cx="${num(lx + 9)}" cy="44" r="4" fill="${item.hollow ? 'white' : item.color}" stroke="${item.color}" stroke-width="1.5"/>`);
-    out.push(`<text x="${num(lx + 24)}" y="48" font-size="12">${escapeXml(item.name)}</text>`);
+    const ly = 44 + sub;
+    if (item.line) out.push(`<line x1="${num(lx)}" y1="${ly}" x2="${num(lx + 18)}" y2="${ly}" stroke="${COLORS.vermillion}" stroke-width="1.5"/>`);
+    else out.push(`<circle cx="${num(lx + 9)}" cy="${ly}" r="4" fill="${item.hollow ? 'white' : item.color}" stroke="${item.color}" stroke-width="1.5"/>`);
+    out.push(`<text x="${num(lx + 24)}" y="${ly + 4}" font-size="12">${escapeXml(item.name)}</text>`);
     lx += itemWidth(item);
   }
   panels.forEach((p, i) => {

@@ -28,7 +28,7 @@ import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { BENCH_DIR, fmt, jsonLines, median, printTable, ratio, RESULTS_DIR, sleep, spawnPinned, startServer, writeResult } from './lib.mjs';
+import { BENCH_DIR, environment, fmt, jsonLines, median, printTable, ratio, RESULTS_DIR, sleep, spawnPinned, startServer, writeResult } from './lib.mjs';
 import { FLAT_RATIO, flatness, LINEAR_R2, linearity, MAX_RESIDUAL, QUADRATIC_SHARE, steps } from './growth-fit.mjs';
 import { COLORS, renderGrowthSvg } from './growth-plot.mjs';
 
@@ -209,7 +209,7 @@ function analyse(sweep, rows) {
 }
 
 /** The figure: one panel per sweep, µs per request (CPU filled, wall hollow) and the fitted curve. */
-function plot(sweeps, results, { smoke, load }) {
+function plot(sweeps, results, { smoke, load, rounds }) {
   const panels = sweeps.map((sweep) => {
     const rows = results[sweep.key].rows;
     const an = results[sweep.key].analysis;
@@ -251,9 +251,12 @@ function plot(sweeps, results, { smoke, load }) {
     `Server CPU and wall time per request, in microseconds, of repy-http's hello-world server as four things grow, each on its own; measured ${new Date().toISOString().slice(0, 10)}, load average ${load.toFixed(2)}.`,
     ...sweeps.map((s) => `${s.title}: ${results[s.key].rows.map((r) => `${s.xLabel(r.x)} ${fmt(r.cpuPerReqUs, 1)} µs`).join(', ')}; ${results[s.key].analysis.verdict}.`),
   ].join(' ');
+  const env = environment();
+  const subtitle = `node ${env.node}, ${env.cores} × ${env.cpu}, load average ${load.toFixed(2)} at the start, medians of ${rounds} round${rounds === 1 ? '' : 's'}`;
   return renderGrowthSvg({
     title,
-    desc,
+    subtitle,
+    desc: `${desc} ${subtitle}.`,
     legend: [
       { name: 'server CPU µs/request (median; bar: min–max of rounds)', color: COLORS.blue },
       { name: 'wall µs/request', color: COLORS.orange, hollow: true },
@@ -314,7 +317,7 @@ export async function runGrowth({ smoke, rounds, writePlot = false }) {
       }));
       results[sweep.key] = { title: sweep.title, config: sweep.load(sweep.full[0]), rows, analysis: analyse(sweep, rows) };
     }
-    const svg = plot(SWEEPS, results, { smoke, load: load0 });
+    const svg = plot(SWEEPS, results, { smoke, load: load0, rounds });
     mkdirSync(RESULTS_DIR, { recursive: true });
     const svgFile = join(RESULTS_DIR, 'growth.svg');
     writeFileSync(svgFile, svg);

@@ -95,7 +95,7 @@ function syntheticPanels(): PlotPanel[] {
 }
 
 t.test('a synthetic figure is well formed, with one circle per point and nothing not a number', async (t) => {
-  const svg = renderGrowthSvg({ title: 'How cost grows', desc: 'four sweeps', legend: [{ name: 'CPU', color: '#0072B2' }, { name: 'fit', line: true }], panels: syntheticPanels() });
+  const svg = renderGrowthSvg({ title: 'How cost grows', subtitle: 'load average 0.10', desc: 'four sweeps', legend: [{ name: 'CPU', color: '#0072B2' }, { name: 'fit', line: true }], panels: syntheticPanels() });
   t.equal(balanced(svg), 'svg', 'every tag closes, in order, under one <svg>');
   t.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'), 'an SVG document');
   t.equal(circles(svg).length, (7 + 7 + 7 + 4) * 2, 'one circle per point of every series');
@@ -107,7 +107,7 @@ t.test('a synthetic figure is well formed, with one circle per point and nothing
   t.match(svg, /<title id="growth-title">How cost grows<\/title>/, 'a <title> for screen readers');
   t.match(svg, /<desc id="growth-desc">four sweeps<\/desc>/, 'and a <desc>');
   t.match(svg, /aria-labelledby="growth-title growth-desc"/, 'which label the picture');
-  for (const label of ['Header fields per request', 'Open connections', 'verdict: linear', 'header fields', '1,000', '10,000']) t.ok(svg.includes(`>${label}<`), `the text ${label}`);
+  for (const label of ['load average 0.10', 'Header fields per request', 'Open connections', 'verdict: linear', 'header fields', '1,000', '10,000']) t.ok(svg.includes(`>${label}<`), `the text ${label}`);
 });
 
 t.test('every point lies inside the picture; x grows to the right and y upwards', async (t) => {
@@ -145,6 +145,7 @@ t.test('text is escaped, and points that are not finite numbers are left out', a
   const nasty = `<script>alert("x")</script> & 'quotes'`;
   const svg = renderGrowthSvg({
     title: nasty,
+    subtitle: nasty,
     desc: nasty,
     legend: [{ name: nasty, color: '#000', hollow: true }],
     panels: [{
