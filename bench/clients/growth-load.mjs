@@ -8,7 +8,7 @@
 //   node bench/clients/growth-load.mjs <port>
 //
 // Commands on stdin, one JSON value per line; each answer is one JSON line:
-//   {"open":{"connections":N,"headers":K,"body":B,"depth":D,"parallel":P}}
+//   {"open":{"connections":N,"headers":K,"post":bool,"body":B,"depth":D,"parallel":P}}
 //        → opens the connections (at most P connecting at once), then starts
 //          every loop; answers {"opened":N,"failed":N,"ms":N}
 //   "mark"  → {"mark":{"responses":N,"errors":N,"t":ms}} (t: performance.now())
@@ -23,12 +23,12 @@ const HOST = `127.0.0.1:${port}`;
 
 /**
  * One request with `headers` header fields in all (Host is the first; the
- * others are ~29 bytes each, `X-Growth-07: abcdefghijklmn`), and with a
- * Content-Length body of `body` bytes when `body` > 0 (a POST then).
+ * others are ~29 bytes each, `X-Growth-07: abcdefghijklmn`): a GET, or with
+ * `post` a POST with a Content-Length body of `body` bytes (0 too).
  */
-function buildRequest(headers, body) {
-  const lines = [body > 0 ? 'POST / HTTP/1.1' : 'GET / HTTP/1.1', `Host: ${HOST}`];
-  if (body > 0) lines.push(`Content-Length: ${body}`);
+function buildRequest(headers, post, body) {
+  const lines = [post ? 'POST / HTTP/1.1' : 'GET / HTTP/1.1', `Host: ${HOST}`];
+  if (post) lines.push(`Content-Length: ${body}`);
   for (let i = lines.length - 1; i < headers; i++) lines.push(`X-Growth-${String(i).padStart(2, '0')}: abcdefghijklmn`);
   const head = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
   return body > 0 ? Buffer.concat([head, Buffer.alloc(body, 0x78)]) : head;
@@ -99,8 +99,8 @@ function openOne(request, depth) {
   });
 }
 
-async function open({ connections, headers = 1, body = 0, depth = 1, parallel = 256 }) {
-  const one = buildRequest(headers, body);
+async function open({ connections, headers = 1, post = false, body = 0, depth = 1, parallel = 256 }) {
+  const one = buildRequest(headers, post, body);
   const request = depth === 1 ? one : Buffer.concat(Array(depth).fill(one));
   const start = performance.now();
   let next = 0;
