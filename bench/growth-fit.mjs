@@ -102,13 +102,20 @@ export function linearity(points) {
   return { line, quad, xMax, quadShare, linear, quadratic };
 }
 
-/** The largest cost over the smallest, and whether that is within FLAT_RATIO. */
+/**
+ * For a cost that should not depend on x: the largest over the smallest
+ * (`flat` when within FLAT_RATIO), and the largest rise, the most any point
+ * costs over any point of smaller x (`grows` when above FLAT_RATIO). A cost
+ * that only falls as x grows has a rise of at most 1.
+ */
 export function flatness(points) {
   const ys = points.map((p) => p.y).filter((y) => Number.isFinite(y) && y > 0);
   const min = Math.min(...ys);
   const max = Math.max(...ys);
   const ratio = ys.length === 0 ? NaN : max / min;
-  return { min, max, ratio, flat: ratio <= FLAT_RATIO };
+  let rise = ys.length === 0 ? NaN : 1;
+  for (let j = 1; j < ys.length; j++) for (let i = 0; i < j; i++) rise = Math.max(rise, ys[j] / ys[i]);
+  return { min, max, ratio, flat: ratio <= FLAT_RATIO, rise, grows: !(rise <= FLAT_RATIO) };
 }
 
 /**

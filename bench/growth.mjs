@@ -23,10 +23,13 @@
 // bench/results/growth.svg, and with `writePlot` (--write-plot) also to
 // bench/img/growth.svg, the figure in bench/README.md.
 //
-//   node bench/growth.mjs [--smoke] [--rounds N] [--write-plot]   (also: npm run bench -- growth)
-import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+//   node bench/growth.mjs [--smoke] [--rounds N] [--write-plot] [--only headers,size,depth,connections]
+//   node bench/growth.mjs --replot bench/results/growth.json [--write-plot]   (no measuring)
+//   npm run bench -- growth [--write-plot]
+import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { BENCH_DIR, environment, fmt, jsonLines, median, printTable, ratio, RESULTS_DIR, sleep, spawnPinned, startServer, writeResult } from './lib.mjs';
 import { FLAT_RATIO, flatness, LINEAR_R2, linearity, MAX_RESIDUAL, QUADRATIC_SHARE, steps } from './growth-fit.mjs';
@@ -108,26 +111,108 @@ function startClient(port) {
   };
 }
 
+/** The wall clock in ms, comparable with the client's marks (another process). */
+const wallClock = () => performance.timeOrigin + performance.now();
+
+/**
+ * The CPU time a process has used, in µs: the on-CPU nanoseconds of each of
+ * its threads (/proc/<pid>/task/<tid>/schedstat), summed. Read from outside,
+ * so that it is current even while the server's event loop is busy (null
+ * without /proc).
+ */
+function procCpuUs(pid) {
+  let ns = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
+      } catch {
+        // the thread ended between the listing and the read
+      }
+    }
+  } catch {
+    return null;
+  }
+  return ns / 1000;
+}
+
+/** Linear interpolation of sampled { t, cpu } at time t. */
+function cpuAt(samples, t) {
+  let i = 1;
+  while (i < samples.length - 1 && samples[i].t < t) i++;
+  const a = samples[i - 1];
+  const b = samples[i];
+  return b.t === a.t ? b.cpu : a.cpu + ((b.cpu - a.cpu) * (t - a.t)) / (b.t - a.t);
+}
+
+/**
+ * The server's CPU time over the client's window, from `m0` to `m1`. The
+ * client stamps each mark with the wall clock when it counts, while this
+ * process samples the server's CPU time every 2 ms from /proc and
+ * interpolates it at those stamps. Asking the server itself (as http.mjs
+ * does) answers only when its event loop gets to the question: behind
+ * 10 000 busy connections, a turn of the loop takes tens of milliseconds,
+ * which would shift the CPU window against the client's.
+ */
+async function window(server, client, windowMs) {
+  if (procCpuUs(server.pid) === null) {
+    const [cpu0, m0] = await Promise.all([server.cpu(), client.mark()]);
+    await sleep(windowMs);
+    const [cpu1, m1] = await Promise.all([server.cpu(), client.mark()]);
+    return { m0, m1, cpuUs: cpu1 - cpu0 };
+  }
+  const samples = [];
+  const sample = () => samples.push({ t: wallClock(), cpu: procCpuUs(server.pid) });
+  sample();
+  const timer = setInterval(sample, 2);
+  try {
+    const m0 = await client.mark();
+    await sleep(windowMs);
+    const m1 = await client.mark();
+    sample();
+    return { m0, m1, cpuUs: cpuAt(samples, m1.t) - cpuAt(samples, m0.t) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/**
+ * Waits until the server is idle: until it used under 5 % of a core over
+ * 50 ms (at most 3 s). After 10 000 connections close, the server is busy
+ * for a while tearing them down, and that work belongs to no point.
+ */
+async function settle(server, fallbackMs) {
+  let prev = procCpuUs(server.pid);
+  if (prev === null) {
+    await sleep(fallbackMs);
+    return;
+  }
+  const until = Date.now() + 3000;
+  while (Date.now() < until) {
+    await sleep(50);
+    const now = procCpuUs(server.pid);
+    if (now - prev < 0.05 * 50_000) return;
+    prev = now;
+  }
+}
+
 /**
  * One point: open the connections, warm up, count the responses and the
- * server's CPU time over `windowMs`, close the connections, and have the
- * server run a full GC, so that one point's garbage is not collected in the
- * next point's window.
+ * server's CPU time over `windowMs`, close the connections, wait for the
+ * server to go idle, and have it run a full GC, so that neither the
+ * teardown nor the garbage of one point lands in the next point's window.
  */
 async function measurePoint(server, client, sweep, x, { warmMs, windowMs }) {
   const spec = sweep.load(x);
   const opened = await client.open(spec);
   if (opened.opened < spec.connections) throw new Error(`${sweep.key} ${x}: only ${opened.opened} of ${spec.connections} connections opened (${opened.failed} failed)`);
   await sleep(warmMs + spec.connections / 20); // 10 000 connections' first requests all land at once: let that wave pass
-  const [cpu0, m0] = await Promise.all([server.cpu(), client.mark()]);
-  await sleep(windowMs);
-  const [cpu1, m1] = await Promise.all([server.cpu(), client.mark()]);
+  const { m0, m1, cpuUs } = await window(server, client, windowMs);
   await client.close();
-  await sleep(20 + spec.connections / 100); // the server sees the closes
+  await settle(server, 20 + spec.connections / 100);
   await server.mem(); // a full GC (the server runs with --expose-gc)
   const requests = m1.responses - m0.responses;
   const wallUs = (m1.t - m0.t) * 1000;
-  const cpuUs = cpu1 - cpu0;
   return {
     requests,
     errors: m1.errors - m0.errors,
@@ -154,7 +239,7 @@ function analyse(sweep, rows) {
   if (sweep.perUnit) header.push(`CPU µs/${sweep.unit}`);
   if (perWrite) header.push('CPU µs/write');
   header.push(perWrite ? 'step × (per write)' : 'step ×');
-  if (sweep.shape !== 'flat') header.push('step ÷ x growth');
+  if (sweep.shape !== 'flat') header.push('step ÷ x growth', `µs per added ${sweep.unit}`);
   header.push('errors');
   printTable(header, rows.map((r, i) => {
     const cells = [sweep.xLabel(r.x), fmt(r.cpuPerReqUs, 2), fmt(r.wallPerReqUs, 2), fmt(r.rps), fmt(100 * r.cpuShare)];
@@ -163,7 +248,11 @@ function analyse(sweep, rows) {
     const s = st[i];
     // The step of the cost the verdict is about: per request, or per write for pipelining.
     cells.push(s.ratio === null ? '' : fmt(s.ratio, 2));
-    if (sweep.shape !== 'flat') cells.push(s.normalised === null ? '' : fmt(s.normalised, 2));
+    if (sweep.shape !== 'flat') {
+      cells.push(s.normalised === null ? '' : fmt(s.normalised, 2));
+      // The slope between this point and the one before: constant for a line, rising for a quadratic term.
+      cells.push(i === 0 ? '' : fmt((cost[i].y - cost[i - 1].y) / ((cost[i].x - cost[i - 1].x) / (sweep.perUnit ?? 1)), 3));
+    }
     cells.push(fmt(r.errors));
     return cells;
   }));
@@ -175,13 +264,13 @@ function analyse(sweep, rows) {
     const lin = linearity(cost);
     analysis.flatness = f;
     analysis.fit = lin.line === null ? null : { a: lin.line.coef[0], b: lin.line.coef[1], r2: lin.line.r2 };
-    lines.push(`the cost per request should not depend on the number of ${sweep.xName}: max / min = ${fmt(f.ratio, 2)} (${fmt(f.min, 2)} … ${fmt(f.max, 2)} µs)`);
+    lines.push(`the cost per request should not grow with the number of ${sweep.xName}: max / min = ${fmt(f.ratio, 2)} (${fmt(f.min, 2)} … ${fmt(f.max, 2)} µs); largest rise from a point to one of larger x ×${fmt(f.rise, 2)}`);
     if (lin.line !== null) {
       const [a, b] = lin.line.coef;
       lines.push(`line: ${fmt(a, 2)} µs ${b >= 0 ? '+' : '−'} ${fmt(Math.abs(b) * 1000, 4)} µs per 1 000 ${sweep.xName}; at ${fmt(lin.xMax)} the x term is ${pct((b * lin.xMax) / lin.line.predict(lin.xMax))} of the cost`);
     }
-    analysis.verdictShort = f.flat ? 'flat' : 'not flat';
-    analysis.verdict = `${analysis.verdictShort} (max / min ${fmt(f.ratio, 2)} ${f.flat ? '≤' : '>'} ${FLAT_RATIO})`;
+    analysis.verdictShort = f.flat ? 'flat' : f.grows ? 'grows' : 'falls as x grows';
+    analysis.verdict = `${analysis.verdictShort} (flat: max / min ≤ ${FLAT_RATIO}; grows: a rise of more than ×${FLAT_RATIO})`;
   } else {
     const lin = linearity(cost);
     const what = perWrite ? 'CPU µs per write' : 'CPU µs per request';
@@ -277,18 +366,75 @@ function plot(sweeps, results, { smoke, load, rounds }) {
   });
 }
 
+/** A point's row: the medians over its rounds (and the spread of the CPU cost). */
+function summariseRow(x, ms) {
+  return {
+    x,
+    cpuPerReqUs: median(ms.map((m) => m.cpuPerReqUs)),
+    cpuMin: Math.min(...ms.map((m) => m.cpuPerReqUs)),
+    cpuMax: Math.max(...ms.map((m) => m.cpuPerReqUs)),
+    wallPerReqUs: median(ms.map((m) => m.wallPerReqUs)),
+    rps: median(ms.map((m) => m.rps)),
+    cpuShare: median(ms.map((m) => m.cpuShare)),
+    errors: ms.reduce((a, m) => a + m.errors, 0),
+    requests: ms.reduce((a, m) => a + m.requests, 0),
+    rounds: ms,
+  };
+}
+
+const TITLE = 'How cost grows: µs per request against headers, content, pipelining and connections';
+
+/**
+ * Analyses and prints every sweep in `measured` ({ key: Map x → rounds }),
+ * draws the plot and writes bench/results/growth.json; returns the
+ * runner's summary.
+ */
+function report(measured, { smoke, rounds, timing, load, writePlot }) {
+  const sweeps = SWEEPS.filter((s) => measured[s.key] !== undefined);
+  const results = {};
+  for (const sweep of sweeps) {
+    const rows = [...measured[sweep.key]].map(([x, ms]) => summariseRow(x, ms));
+    results[sweep.key] = { title: sweep.title, config: sweep.load(sweep.full[0]), rows, analysis: analyse(sweep, rows) };
+  }
+  const svg = plot(sweeps, results, { smoke, load, rounds });
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const svgFile = join(RESULTS_DIR, 'growth.svg');
+  writeFileSync(svgFile, svg);
+  console.log(`\nplot → ${svgFile}`);
+  if (writePlot) {
+    const img = join(BENCH_DIR, 'img', 'growth.svg');
+    mkdirSync(join(BENCH_DIR, 'img'), { recursive: true });
+    writeFileSync(img, svg);
+    console.log(`plot → ${img}`);
+  }
+  const file = writeResult('growth', { title: TITLE, config: { smoke, rounds, ...timing, loadavgStart: load }, sweeps: results });
+  console.log(`→ ${file}`);
+  // No target: the runner's summary shows, per sweep, the number its verdict rests on.
+  return {
+    name: 'growth',
+    title: TITLE,
+    ratios: sweeps.map((s) => {
+      const an = results[s.key].analysis;
+      const verdict = an.verdictShort;
+      if (s.shape === 'flat') return ratio(`${s.key}: ${verdict}; max / min µs per request`, an.flatness.ratio, null);
+      return ratio(`${s.key}: ${verdict}; quadratic share at the largest x`, 100 * (an.quadratic?.share ?? NaN), null, false, '%');
+    }),
+  };
+}
+
 /**
  * @param {object} p
  * @param {boolean} p.smoke three points per sweep (up to 1 000 connections), short windows
  * @param {number} p.rounds rounds over each sweep's points
  * @param {boolean} [p.writePlot] also write bench/img/growth.svg
+ * @param {string[] | null} [p.only] the keys of the sweeps to run (default: all)
  */
-export async function runGrowth({ smoke, rounds, writePlot = false }) {
-  const title = 'How cost grows: µs per request against headers, content, pipelining and connections';
-  console.log(`\n## ${title}`);
+export async function runGrowth({ smoke, rounds, writePlot = false, only = null }) {
+  console.log(`\n## ${TITLE}`);
   const timing = smoke ? { warmMs: 50, windowMs: 100 } : { warmMs: 150, windowMs: 400 };
   console.log(`repy-http's hello-world server on the server core, bench/clients/growth-load.mjs on the client core; per point ${timing.warmMs} ms warm-up then a ${timing.windowMs} ms window, ${rounds} round${rounds === 1 ? '' : 's'} alternating over the points, medians${smoke ? '\nsmoke: three points a sweep and short windows; the fits and verdicts need the full run' : ''}`);
-  const load0 = loadavg()[0];
+  const sweeps = SWEEPS.filter((s) => only === null || only.includes(s.key));
+  const load = loadavg()[0];
   const servers = {};
   const clients = {};
   try {
@@ -298,69 +444,52 @@ export async function runGrowth({ smoke, rounds, writePlot = false }) {
     const points = (sweep) => (smoke ? sweep.smoke : sweep.full);
     // Warm-up, thrown away: every point once, so that the JIT has settled on
     // every request shape before any window counts (smoke: one point a sweep).
-    for (const sweep of SWEEPS) {
+    for (const sweep of sweeps) {
       for (const x of smoke ? [sweep.smoke[1]] : sweep.warm ?? sweep.full) await measurePoint(servers[sweep.app], clients[sweep.app], sweep, x, { warmMs: smoke ? 100 : 200, windowMs: 10 });
     }
-    const samples = Object.fromEntries(SWEEPS.map((s) => [s.key, new Map()]));
+    const measured = Object.fromEntries(sweeps.map((s) => [s.key, new Map()]));
     for (let r = 0; r < rounds; r++) {
-      for (const sweep of SWEEPS) {
+      for (const sweep of sweeps) {
         for (const x of points(sweep)) {
           const m = await measurePoint(servers[sweep.app], clients[sweep.app], sweep, x, timing);
-          const list = samples[sweep.key].get(x) ?? [];
+          const list = measured[sweep.key].get(x) ?? [];
           list.push(m);
-          samples[sweep.key].set(x, list);
+          measured[sweep.key].set(x, list);
         }
       }
     }
-    const results = {};
-    for (const sweep of SWEEPS) {
-      const rows = [...samples[sweep.key]].map(([x, ms]) => ({
-        x,
-        cpuPerReqUs: median(ms.map((m) => m.cpuPerReqUs)),
-        cpuMin: Math.min(...ms.map((m) => m.cpuPerReqUs)),
-        cpuMax: Math.max(...ms.map((m) => m.cpuPerReqUs)),
-        wallPerReqUs: median(ms.map((m) => m.wallPerReqUs)),
-        rps: median(ms.map((m) => m.rps)),
-        cpuShare: median(ms.map((m) => m.cpuShare)),
-        errors: ms.reduce((a, m) => a + m.errors, 0),
-        requests: ms.reduce((a, m) => a + m.requests, 0),
-        rounds: ms,
-      }));
-      results[sweep.key] = { title: sweep.title, config: sweep.load(sweep.full[0]), rows, analysis: analyse(sweep, rows) };
-    }
-    const svg = plot(SWEEPS, results, { smoke, load: load0, rounds });
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const svgFile = join(RESULTS_DIR, 'growth.svg');
-    writeFileSync(svgFile, svg);
-    console.log(`\nplot → ${svgFile}`);
-    if (writePlot) {
-      const img = join(BENCH_DIR, 'img', 'growth.svg');
-      mkdirSync(join(BENCH_DIR, 'img'), { recursive: true });
-      writeFileSync(img, svg);
-      console.log(`plot → ${img}`);
-    }
-    const file = writeResult('growth', { title, config: { smoke, rounds, ...timing }, sweeps: results });
-    console.log(`→ ${file}`);
-    // No target: the runner's summary shows, per sweep, the number its verdict rests on.
-    return {
-      name: 'growth',
-      title,
-      ratios: SWEEPS.map((s) => {
-        const an = results[s.key].analysis;
-        const verdict = an.verdictShort;
-        if (s.shape === 'flat') return ratio(`${s.key}: ${verdict}; max / min µs per request`, an.flatness.ratio, null);
-        return ratio(`${s.key}: ${verdict}; quadratic share at the largest x`, 100 * (an.quadratic?.share ?? NaN), null, false, '%');
-      }),
-    };
+    return report(measured, { smoke, rounds, timing, load, writePlot });
   } finally {
     for (const c of Object.values(clients)) c.stop();
     for (const s of Object.values(servers)) await s.stop();
   }
 }
 
+/**
+ * Re-analyses and redraws a saved bench/results/growth.json (its rounds,
+ * not its medians) without measuring anything: for a change to the fits or
+ * the plot, or for a file whose sweeps come from more than one run.
+ */
+export function replotGrowth(file, { writePlot = false } = {}) {
+  const data = JSON.parse(readFileSync(file, 'utf8'));
+  console.log(`\n## ${TITLE} (from ${file}, measured ${data.date})`);
+  const measured = {};
+  for (const [key, sweep] of Object.entries(data.sweeps)) measured[key] = new Map(sweep.rows.map((row) => [row.x, row.rounds]));
+  const c = data.config;
+  return report(measured, { smoke: c.smoke, rounds: c.rounds, timing: { warmMs: c.warmMs, windowMs: c.windowMs }, load: c.loadavgStart ?? data.environment.loadavg1, writePlot });
+}
+
 if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const smoke = process.argv.includes('--smoke');
-  const i = process.argv.indexOf('--rounds');
-  const rounds = i !== -1 && Number(process.argv[i + 1]) >= 1 ? Number(process.argv[i + 1]) : smoke ? 1 : 3;
-  await runGrowth({ smoke, rounds, writePlot: process.argv.includes('--write-plot') });
+  const arg = (name) => {
+    const i = process.argv.indexOf(name);
+    return i === -1 ? null : process.argv[i + 1] ?? null;
+  };
+  const writePlot = process.argv.includes('--write-plot');
+  if (arg('--replot') !== null) replotGrowth(arg('--replot'), { writePlot });
+  else {
+    const smoke = process.argv.includes('--smoke');
+    const rounds = Number(arg('--rounds')) >= 1 ? Number(arg('--rounds')) : smoke ? 1 : 3;
+    const only = arg('--only')?.split(',') ?? null;
+    await runGrowth({ smoke, rounds, writePlot, only });
+  }
 }

@@ -65,7 +65,14 @@ t.test('flat and not flat', async (t) => {
   t.notOk(g.flat, `max / min ${g.ratio.toFixed(2)}`);
   t.equal(g.min, 15.01);
   t.equal(g.max, 25);
+  t.ok(g.grows, `it grows: the largest rise is ${g.rise.toFixed(2)}`);
   t.ok(Number.isNaN(flatness([]).ratio), 'nothing: NaN, not flat');
+  t.ok(flatness([]).grows, 'and not known not to grow');
+  const falling = flatness(points([10, 100, 1000, 10000], (x) => 10 - Math.log10(x)));
+  t.ok(!falling.flat && !falling.grows, `a cost that only falls is not flat (max / min ${falling.ratio.toFixed(2)}) but does not grow either (rise ${falling.rise})`);
+  const dip = flatness([{ x: 1, y: 10 }, { x: 2, y: 6 }, { x: 3, y: 9 }]);
+  t.equal(dip.rise, 1.5, 'a rise after a dip counts, from the lowest point before it');
+  t.ok(dip.grows);
 });
 
 t.test('step ratios, normalised by the growth of x', async (t) => {

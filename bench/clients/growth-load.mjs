@@ -11,7 +11,8 @@
 //   {"open":{"connections":N,"headers":K,"post":bool,"body":B,"depth":D,"parallel":P}}
 //        → opens the connections (at most P connecting at once), then starts
 //          every loop; answers {"opened":N,"failed":N,"ms":N}
-//   "mark"  → {"mark":{"responses":N,"errors":N,"t":ms}} (t: performance.now())
+//   "mark"  → {"mark":{"responses":N,"errors":N,"t":ms}} (t: the wall clock in ms,
+//             performance.timeOrigin + performance.now(), comparable across processes)
 //   "close" → destroys every connection; answers {"closed":N}
 // It exits when stdin ends.
 import { connect } from 'node:net';
@@ -128,7 +129,7 @@ rl.on('line', (line) => {
   } catch {
     return;
   }
-  if (cmd === 'mark') say({ mark: { responses, errors, t: performance.now() } });
+  if (cmd === 'mark') say({ mark: { responses, errors, t: performance.timeOrigin + performance.now() } });
   else if (cmd === 'close') {
     const n = sockets.length;
     for (const s of sockets) s.destroy();
