@@ -3,9 +3,12 @@
  * issue #15), on a synthetic dataset: the text is well formed (every tag
  * closed, in order, under one <svg>), holds one circle per finite point and
  * never NaN, escapes every piece of text, keeps every point inside the
- * picture, and puts larger x to the right and larger y higher up.
+ * picture, and puts larger x to the right and larger y higher up. A real
+ * XML parser (Python's xml.etree, when python3 is installed) reads it too.
  */
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { findBinary } from './helpers/peers-common.js';
 import { escapeXml, formatTick, niceTicks, renderGrowthSvg, type PlotPanel } from '../bench/growth-plot.mjs';
 
 /** The tags of an SVG text in order, as [name, kind] (kind: open | close | self); throws on text it cannot read. */
@@ -188,4 +191,29 @@ t.test('tick helpers', async (t) => {
   t.equal(formatTick(123.456), '123');
   t.equal(formatTick(Number.NaN), '');
   t.equal(escapeXml(`a<b>&"'`), 'a&lt;b&gt;&amp;&quot;&apos;');
+});
+
+const python = findBinary(['python3']);
+
+t.test('a real XML parser reads the figure: the SVG namespace, every circle, the escaped text back as written', { skip: python === null ? 'python3 is not installed; install it with apt-get install python3' : false }, async (t) => {
+  const nasty = `<b> & "q" 'a'`;
+  const panels = syntheticPanels();
+  panels[0]!.title = nasty;
+  const svg = renderGrowthSvg({ title: nasty, desc: nasty, panels });
+  const script = [
+    'import sys, json, xml.etree.ElementTree as ET',
+    'root = ET.fromstring(sys.stdin.buffer.read())',
+    'ns = "{http://www.w3.org/2000/svg}"',
+    'points = [c for c in root.iter(ns + "circle") if c.get("class") == "point"]',
+    'title = root.find(ns + "title").text',
+    'panel_title = root.find(ns + "g").find(ns + "title").text',
+    'print(json.dumps({"tag": root.tag, "points": len(points), "title": title, "panel": panel_title}))',
+  ].join('\n');
+  const r = spawnSync(python!, ['-c', script], { input: svg, encoding: 'utf8', timeout: 20_000 });
+  t.equal(r.status, 0, `python3 parsed it${r.stderr ? `: ${r.stderr}` : ''}`);
+  const out = JSON.parse(r.stdout) as { tag: string; points: number; title: string; panel: string };
+  t.equal(out.tag, '{http://www.w3.org/2000/svg}svg', 'an <svg> in the SVG namespace');
+  t.equal(out.points, 50, 'every point');
+  t.equal(out.title, nasty, 'the title, unescaped back to what was written');
+  t.equal(out.panel, nasty, 'and the panel title');
 });
