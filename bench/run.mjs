@@ -82,7 +82,7 @@ const BENCHES = {
   stores: () => runStores({ seconds: smoke ? 1 : 3, rounds: rounds(5, 1), warmup: smoke ? 0 : 1, connections: 50 }),
   cluster: () => runCluster({ seconds: smoke ? 1 : 3, rounds: rounds(7, 1), warmup: smoke ? 0 : 2, connections: 50 }),
   // Issue #15: µs per request against header count, request size, pipelining depth and open connections.
-  growth: () => runGrowth({ smoke, rounds: rounds(5, 1), writePlot }),
+  growth: () => runGrowth({ smoke, rounds: rounds(3, 1), writePlot }),
 };
 
 const env = environment();
