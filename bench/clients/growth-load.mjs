@@ -37,7 +37,10 @@ function buildRequest(headers, post, body) {
 
 let sockets = [];
 let responses = 0;
+/** Responses other than 200, socket errors, and connections the server closed. */
 let errors = 0;
+/** Sockets this client destroyed (their 'close', which comes a tick later, is no error). */
+const closedHere = new WeakSet();
 
 /**
  * Counts the responses on one connection: each is a head up to CRLF CRLF
@@ -94,6 +97,9 @@ function openOne(request, depth) {
       s.on('error', () => {
         errors++;
       });
+      s.on('close', () => {
+        if (!closedHere.has(s)) errors++;
+      });
       s.on('data', responseCounter(depth, () => s.write(request)));
       resolve(s);
     });
@@ -132,7 +138,10 @@ rl.on('line', (line) => {
   if (cmd === 'mark') say({ mark: { responses, errors, t: performance.timeOrigin + performance.now() } });
   else if (cmd === 'close') {
     const n = sockets.length;
-    for (const s of sockets) s.destroy();
+    for (const s of sockets) {
+      closedHere.add(s);
+      s.destroy();
+    }
     sockets = [];
     say({ closed: n });
   } else if (cmd !== null && typeof cmd === 'object' && cmd.open !== undefined) {
