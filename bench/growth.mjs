@@ -6,15 +6,17 @@
 //   2. request content: a Content-Length POST of 0 B … 1 MiB (the upload app,
 //      which reads the whole body from req.datastream)
 //   3. pipelining depth: 1 … 64 requests per write
-//   4. open connections: 10 … 10 000, each doing request/response in a loop
+//   4. open connections: 10 … 10 000, all busy
 //
-// The load comes from bench/clients/growth-load.mjs on core 1, which opens
-// the connections first and keeps them busy; the measured window starts
-// after a warm-up, so connecting is not part of the cost. Per point: the
-// server's CPU time per request (process.cpuUsage(), user + system: not
-// counted while descheduled, so it holds up on a busy machine) and wall time
-// per request (the window over the responses). The points of a sweep
-// alternate over the rounds (x₁ … x₇, x₁ … x₇, …) and the medians are kept.
+// (Outside sweep 3, each write carries 16 requests: see PIPELINE.) The load
+// comes from bench/clients/growth-load.mjs on core 1, which opens the
+// connections first and keeps them busy; the measured window starts after a
+// warm-up, so connecting is not part of the cost. Per point: the server's
+// CPU time per request (all its threads, from /proc, at the client's own
+// timestamps: see window(); not counted while descheduled, so it holds up
+// on a busy machine better than wall time) and wall time per request (the
+// window over the responses). The points of a sweep alternate over the
+// rounds (x₁ … x₇, x₁ … x₇, …) and the medians are kept.
 //
 // For each sweep: a table, the step ratios, a least-squares fit of
 // cost = a + b·x (R², largest relative residual) and of a + b·x + c·x² (the
