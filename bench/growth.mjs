@@ -13,7 +13,7 @@
 // connections first and keeps them busy; the measured window starts after a
 // warm-up, so connecting is not part of the cost. Per point: the server's
 // CPU time per request (all its threads, from /proc, at the client's own
-// timestamps: see window(); not counted while descheduled, so it holds up
+// timestamps: see measureWindow(); not counted while descheduled, so it holds up
 // on a busy machine better than wall time) and wall time per request (the
 // window over the responses). The points of a sweep alternate over the
 // rounds (x₁ … x₇, x₁ … x₇, …) and the medians are kept.
@@ -156,7 +156,7 @@ function cpuAt(samples, t) {
  * 10 000 busy connections, a turn of the loop takes tens of milliseconds,
  * which would shift the CPU window against the client's.
  */
-async function window(server, client, windowMs) {
+async function measureWindow(server, client, windowMs) {
   if (procCpuUs(server.pid) === null) {
     const [cpu0, m0] = await Promise.all([server.cpu(), client.mark()]);
     await sleep(windowMs);
@@ -209,7 +209,7 @@ async function measurePoint(server, client, sweep, x, { warmMs, windowMs }) {
   const opened = await client.open(spec);
   if (opened.opened < spec.connections) throw new Error(`${sweep.key} ${x}: only ${opened.opened} of ${spec.connections} connections opened (${opened.failed} failed)`);
   await sleep(warmMs + spec.connections / 20); // 10 000 connections' first requests all land at once: let that wave pass
-  const { m0, m1, cpuUs } = await window(server, client, windowMs);
+  const { m0, m1, cpuUs } = await measureWindow(server, client, windowMs);
   await client.close();
   await settle(server, 20 + spec.connections / 100);
   await server.mem(); // a full GC (the server runs with --expose-gc)
