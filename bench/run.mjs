@@ -2,11 +2,14 @@
 // `npm run bench:smoke` (every benchmark briefly, for CI: prints, asserts
 // nothing). Both build dist/ first; the servers run from dist/.
 //
-//   node bench/run.mjs [--smoke] [--rounds N] [keepalive] [pipelined] [parser] [upload] [idle] [tls] [sse] [cluster] [stores] [stream] [client]
+//   node bench/run.mjs [--smoke] [--rounds N] [--write-plot] [keepalive] [pipelined] [parser] [upload] [idle] [tls] [sse] [cluster] [stores] [stream] [client] [growth]
 //
 // Each benchmark prints a table of medians over its rounds (contenders
 // alternating A B C A B C ...), the ratios beside issue #5's targets, and
-// writes bench/results/<name>.json. See bench/README.md.
+// writes bench/results/<name>.json. See bench/README.md. `growth` (how the
+// cost of a request grows, issue #15) prints verdicts rather than ratios and
+// draws bench/results/growth.svg; --write-plot also writes the committed
+// bench/img/growth.svg that bench/README.md shows.
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -21,18 +24,21 @@ import { runCluster } from './cluster.mjs';
 import { runStores } from './stores.mjs';
 import { runStream } from './stream.mjs';
 import { runClient } from './client.mjs';
+import { runGrowth } from './growth.mjs';
 
-const NAMES = ['keepalive', 'pipelined', 'parser', 'upload', 'idle', 'tls', 'sse', 'cluster', 'stores', 'stream', 'client'];
+const NAMES = ['keepalive', 'pipelined', 'parser', 'upload', 'idle', 'tls', 'sse', 'cluster', 'stores', 'stream', 'client', 'growth'];
 let smoke = false;
 let roundsOverride = null;
+let writePlot = false;
 const picked = [];
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   if (a === '--smoke') smoke = true;
+  else if (a === '--write-plot') writePlot = true;
   else if (a === '--rounds' && Number(process.argv[i + 1]) >= 1) roundsOverride = Number(process.argv[++i]);
   else if (NAMES.includes(a)) picked.push(a);
   else {
-    console.error(`unknown argument ${a}\nusage: node bench/run.mjs [--smoke] [--rounds N] [${NAMES.join('] [')}]`);
+    console.error(`unknown argument ${a}\nusage: node bench/run.mjs [--smoke] [--rounds N] [--write-plot] [${NAMES.join('] [')}]`);
     process.exit(2);
   }
 }
@@ -78,6 +84,8 @@ const BENCHES = {
   // Issue #14: idempotent POSTs/s with each idempotency store (docs/scaling.md).
   stores: () => runStores({ seconds: smoke ? 1 : 3, rounds: rounds(5, 1), warmup: smoke ? 0 : 1, connections: 50 }),
   cluster: () => runCluster({ seconds: smoke ? 1 : 3, rounds: rounds(7, 1), warmup: smoke ? 0 : 2, connections: 50 }),
+  // Issue #15: µs per request against header count, request size, pipelining depth and open connections.
+  growth: () => runGrowth({ smoke, rounds: rounds(3, 1), writePlot }),
 };
 
 const env = environment();
