@@ -157,3 +157,43 @@ t.test('a client gone while the first chunk is awaited: the stream is destroyed'
   while (!destroyed && Date.now() - start < 2000) await sleep(10);
   t.ok(destroyed, 'destroy() called');
 });
+
+t.test('the message iterator is read as for await reads it: promised values, bad results, closing it', async (t) => {
+  const errors: Failure[] = [];
+  const closed: string[] = [];
+  /** An async iterator by hand (no generator), which says when it is closed. */
+  const byHand = (name: string, results: unknown[]): AsyncIterable<unknown> => ({
+    [Symbol.asyncIterator]: () => ({
+      next: async () => (results.shift() ?? { done: true, value: undefined }) as IteratorResult<unknown>,
+      return: async () => {
+        closed.push(name);
+        return { done: true, value: undefined };
+      },
+    }),
+  });
+  const { port } = await serve(t, (req) => {
+    const message: Record<string, () => unknown> = {
+      // A sync iterable's promised chunks are awaited, as for await does; empty chunks are skipped.
+      '/sync-promises': () => [Promise.resolve('a'), '', new Uint8Array([0x62]), Promise.resolve(Buffer.from('c'))],
+      // A result that is not an object is a TypeError (a 500 before the head).
+      '/not-object': () => byHand('not-object', [42]),
+      // A refused chunk closes the message's iterator.
+      '/bad-chunk': () => byHand('bad-chunk', [{ done: false, value: 7 }]),
+      // A rejected promise from a sync iterable is the stream failing.
+      '/sync-rejects': () => [Promise.reject(new Error('no chunk'))],
+    };
+    return { statuscode: 200, message: message[req.path]!() as string };
+  }, { onError: (err, req) => errors.push({ err, req }) });
+  const c = new Client(port);
+  await c.ready;
+  t.teardown(() => c.destroy());
+  c.write(['/sync-promises', '/not-object', '/bad-chunk', '/sync-rejects'].map((p) => `GET ${p} HTTP/1.1\r\n${H}\r\n`).join(''));
+  const rs = await c.responses(4);
+  t.same(rs.map((r) => r.status), [200, 500, 500, 500]);
+  t.equal(rs[0]!.body.toString(), 'abc');
+  const byPath = Object.fromEntries(errors.map((e) => [e.req!.path, e.err as Error]));
+  t.match(byPath['/not-object']!, { name: 'TypeError', message: /returned 42 instead of an object/ });
+  t.match(byPath['/bad-chunk']!.message, 'message produced a number chunk');
+  t.match(byPath['/sync-rejects']!.message, 'no chunk');
+  t.same(closed, ['bad-chunk'], 'the iterator that gave a refused chunk was closed, once');
+});

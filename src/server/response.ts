@@ -167,6 +167,7 @@ function isObject(v: unknown): v is Record<string | symbol, unknown> {
 }
 
 function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
   if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
   if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
   throw invalid(`message produced a ${chunk === null ? 'null' : typeof chunk} chunk (expected string or bytes)`);
@@ -180,11 +181,64 @@ async function* readFileLike(f: FileLike): AsyncGenerator<Buffer> {
   }
 }
 
-async function* readIterable(it: AsyncIterable<unknown> | Iterable<unknown>): AsyncGenerator<Buffer> {
-  for await (const chunk of it as AsyncIterable<unknown>) {
-    const b = toBuffer(chunk);
-    if (b.length > 0) yield b;
+/**
+ * The chunks of an (async) iterable as Buffers, empty ones skipped. A
+ * hand-written iterator over the message's own: an async generator in
+ * between (`for await` + `yield`) cost three more promise hops per chunk,
+ * a fifth of the time of a stream of small pieces. It keeps what `for
+ * await` does: a sync iterable's promised values are awaited, a result
+ * that is not an object is a TypeError, and the message's iterator is
+ * closed (`return()`) when a chunk is refused or the writer stops early.
+ */
+class ChunkIterator implements AsyncIterator<Buffer> {
+  private inner: Iterator<unknown> | AsyncIterator<unknown> | null = null;
+  private closed = false;
+
+  constructor(private readonly source: AsyncIterable<unknown> | Iterable<unknown>, private readonly sync: boolean) {}
+
+  async next(): Promise<IteratorResult<Buffer>> {
+    const inner = this.inner ??= this.sync
+      ? (this.source as Iterable<unknown>)[Symbol.iterator]()
+      : (this.source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    for (;;) {
+      const step = this.sync ? inner.next() as IteratorResult<unknown> : await inner.next();
+      if (typeof step !== 'object' || step === null) {
+        // As for await: an iterator that broke its protocol is not closed either.
+        this.closed = true;
+        throw new TypeError(`the message's iterator returned ${String(step)} instead of an object`);
+      }
+      if (step.done === true) {
+        this.closed = true;
+        return { done: true, value: undefined };
+      }
+      let b: Buffer;
+      try {
+        b = toBuffer(this.sync && isThenable(step.value) ? await step.value : step.value);
+      } catch (e) {
+        await this.return();
+        throw e;
+      }
+      if (b.length > 0) return { done: false, value: b };
+    }
   }
+
+  async return(): Promise<IteratorResult<Buffer>> {
+    if (!this.closed && this.inner !== null) {
+      this.closed = true;
+      await this.inner.return?.();
+    }
+    this.closed = true;
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+/** `it`'s chunks as Buffers (see ChunkIterator). */
+function readIterable(it: AsyncIterable<unknown> | Iterable<unknown>, sync: boolean): AsyncIterable<Buffer> {
+  return { [Symbol.asyncIterator]: () => new ChunkIterator(it, sync) };
 }
 
 const VERSIONS = new Set(['0.9', '1.0', '1.1']);
@@ -238,7 +292,7 @@ function contentOf(msg: unknown): Content {
   else if (msg instanceof Uint8Array) c.body = Buffer.from(msg.buffer, msg.byteOffset, msg.length);
   else if (isObject(msg) && typeof msg[Symbol.asyncIterator] === 'function') {
     // Async iterables first: a Node Readable has read() too, with other semantics.
-    c.stream = readIterable(msg as unknown as AsyncIterable<unknown>);
+    c.stream = readIterable(msg as unknown as AsyncIterable<unknown>, false);
     const abort = (msg as { [STREAM_ABORT]?: unknown })[STREAM_ABORT];
     if (abort instanceof AbortSignal) c.abort = abort;
     c.cleanup = once(() => {
@@ -263,7 +317,7 @@ function contentOf(msg: unknown): Content {
       }
     });
   } else if (isObject(msg) && typeof msg[Symbol.iterator] === 'function') {
-    c.stream = readIterable(msg as unknown as Iterable<unknown>);
+    c.stream = readIterable(msg as unknown as Iterable<unknown>, true);
   } else if (isThenable(msg)) throw promised('message');
   else throw invalid(`message must be a string, bytes, a file-like object with read(n), or an (async) iterable; got ${typeof msg}`);
   return c;
