@@ -78,7 +78,7 @@ const BENCHES = {
   sse: () => runSseFanout({ watchers: 1000, events: smoke ? 100 : 2000, perTurn: 10, rounds: rounds(3, 1) }),
   // Unpinned: the workers need the cores (bench/cluster.mjs says why the ratios are floors on 2 cores).
   // Issue #15: a streamed response of many small (or 64 KiB) chunks against node:http's res.write loop (≥ 1.0×).
-  stream: () => runStream({ rounds: rounds(7, 1) }),
+  stream: () => runStream({ rounds: rounds(15, 1) }),
   // Issue #15: 10 000 sequential keep-alive GETs with the client, against fetch and http.get with a keepAlive Agent (≥ 1.0×).
   client: () => runClient({ requests: smoke ? 1000 : 10_000, rounds: rounds(5, 1) }),
   // Issue #14: idempotent POSTs/s with each idempotency store (docs/scaling.md).

@@ -657,3 +657,43 @@ t.test('hostile response objects (throwing getters, thenables, proxies) cannot t
   }, 'a 500 (or the response) and the next request answered; nothing escapes to the process');
   await sp.stop(id);
 });
+
+t.test('a stream that never waits, to a client that reads at once, does not keep the server from other connections', async (t) => {
+  // The server runs in its own process: a fast reader there keeps every
+  // write completing at once, so only the writer's own turn-taking lets
+  // the event loop reach the other connections.
+  const { id, port } = await sp.start({});
+  const reader = connect({ host: '127.0.0.1', port });
+  reader.on('error', () => {});
+  let got = 0;
+  let enough: () => void = () => {};
+  const reading = new Promise<void>((resolve) => (enough = resolve));
+  reader.on('data', (d: Buffer) => {
+    got += d.length;
+    if (got > 32 * MiB) enough();
+  });
+  await new Promise((r) => reader.once('connect', r));
+  reader.write(req('/endless'));
+  await reading;
+  // While it streams: a new connection, and a request on it, are answered.
+  const answers: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const c = connect({ host: '127.0.0.1', port });
+    c.on('error', () => {});
+    const reply = await new Promise<string>((resolve) => {
+      let text = '';
+      c.on('data', (d: Buffer) => {
+        text += d.toString('latin1');
+        if (text.includes('\r\n\r\nok')) resolve(text);
+      });
+      c.once('connect', () => c.write(req('/ok')));
+      setTimeout(() => resolve(text), 5000);
+    });
+    c.destroy();
+    if (reply.startsWith('HTTP/1.1 200 ')) answers.push(i);
+  }
+  t.same(answers, [0, 1, 2, 3, 4], 'every other request answered while the endless stream went on');
+  t.ok(got > 32 * MiB, 'the stream kept flowing');
+  reader.destroy();
+  await sp.stop(id);
+});

@@ -16,6 +16,7 @@ import type { RequestDict } from './request.js';
 import { lengthMismatch, type PreparedResponse } from './response.js';
 
 const CONTINUE_LINE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+const CRLF = Buffer.from('\r\n', 'latin1');
 
 /** What the writer needs from its connection. */
 export interface WriterHost {
@@ -27,6 +28,9 @@ export interface WriterHost {
    */
   cut(err: unknown, req: RequestDict | null): void;
 }
+
+/** A stream whose writes all complete at once yields to the event loop after this many bytes (fairness between connections). */
+const TURN_BYTES = 4 * 1024 * 1024;
 
 /** Small streamed chunks gather up to this many bytes before they are written as one (see writeStream). */
 const COALESCE_BYTES = 16 * 1024;
@@ -81,20 +85,27 @@ export class ResponseWriter {
    * write per 16 KiB instead of one syscall per piece (100 000 chunks of
    * 10 bytes were 5× slower than node:http's `res.write` loop); a producer
    * that waits between pieces (an event stream) still has each piece on
-   * the wire within one turn. Backpressure is kept: after a write the
-   * socket refused, no chunk is pulled until it drains.
+   * the wire within one turn. The head leaves in the same write as the
+   * first chunk. Backpressure is kept: while the socket holds more than its
+   * high-water mark (16 KiB) unsent, no chunk is pulled until it drains, so
+   * a connection holds at most that plus one write (16 KiB, or one larger
+   * chunk) of the stream.
    */
   async writeStream(r: PreparedResponse, req: RequestDict | null, timeout: number | null): Promise<number> {
     this.streamTimeout = timeout;
     const sock = this.socket;
     const stream = r.stream!;
-    if (r.head !== null) sock.write(r.head, 'latin1');
+    // The head leaves with the first chunk (one write), or alone if the stream ends first.
+    let head = r.head;
     let sent = 0;
     const iterator = stream[Symbol.asyncIterator]();
     let pending: Buffer[] = [];
     let pendingBytes = 0;
-    let full = false; // the socket refused a write: drain before pulling more
+    let full = false; // the socket holds more than its high-water mark: drain before pulling more
     let timer: NodeJS.Immediate | null = null;
+    let sizeLine = CRLF; // the last chunk-size line, for chunks of the same size
+    let sizeLineFor = -1;
+    let sinceTurn = 0; // bytes written since this loop last waited for the event loop
     const flush = (): void => {
       if (timer !== null) {
         clearImmediate(timer);
@@ -105,13 +116,29 @@ export class ResponseWriter {
       pending = [];
       pendingBytes = 0;
       if (this.host.gone()) return;
+      sock.cork();
+      if (head !== null) {
+        sock.write(head, 'latin1');
+        head = null;
+      }
       if (r.chunked) {
-        sock.cork();
-        sock.write(`${data.length.toString(16)}\r\n`, 'latin1');
+        // chunk = chunk-size CRLF chunk-data CRLF (RFC 9112 §7.1), as one
+        // writev of Buffers (a string among them costs a conversion).
+        if (data.length !== sizeLineFor) {
+          sizeLineFor = data.length;
+          sizeLine = Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1');
+        }
+        sock.write(sizeLine);
         sock.write(data);
-        full = !sock.write('\r\n', 'latin1') || full;
-        sock.uncork();
-      } else full = !sock.write(data) || full;
+        sock.write(CRLF);
+      } else sock.write(data);
+      sock.uncork();
+      sinceTurn += data.length;
+      // Backpressure on what the socket really holds: a write the kernel
+      // took at once leaves nothing queued (write() still answers false
+      // for a chunk above the high-water mark, and waiting for its 'drain'
+      // cost a turn per chunk); more than the high-water mark queued waits.
+      if (sock.writableLength > sock.writableHighWaterMark) full = true;
     };
     // Whatever ends the response early, the message stream is closed (its finally runs).
     const abandon = async (): Promise<void> => {
@@ -125,10 +152,18 @@ export class ResponseWriter {
       for (;;) {
         if (full) {
           full = false;
+          sinceTurn = 0;
           await this.drain(r.abort ?? null);
           if (this.host.gone()) return await abandon().then(() => sent);
           // The stream gave up while its client was not reading (STREAM_ABORT).
           if (r.abort?.aborted === true) throw r.abort.reason;
+        } else if (sinceTurn >= TURN_BYTES) {
+          // The kernel took everything at once (a fast reader): nothing
+          // made this loop wait for I/O, and a producer that never waits
+          // either would keep the event loop from every other connection.
+          sinceTurn = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (this.host.gone()) return await abandon().then(() => sent);
         }
         this.producerSince = Date.now();
         const step = await iterator.next();
@@ -148,6 +183,8 @@ export class ResponseWriter {
       flush();
       const shorter = lengthMismatch(r.declaredLength, sent, true);
       if (shorter !== null) throw shorter;
+      if (head !== null) sock.write(head, 'latin1');
+      head = null;
       if (r.chunked) sock.write('0\r\n\r\n', 'latin1');
     } catch (err) {
       // The head is on the wire: the framing cannot be saved, only the
@@ -156,6 +193,8 @@ export class ResponseWriter {
       // message cut short (no last chunk, or fewer bytes than announced).
       this.producerSince = 0;
       flush(); // what the stream produced before failing still goes out, as before
+      if (head !== null && !this.host.gone()) sock.write(head, 'latin1');
+      head = null;
       this.host.cut(err, req);
       await abandon();
     }

@@ -167,6 +167,13 @@ const ROUTES: Record<string, (req: RequestDict) => unknown> = {
   '/stream-cl': () => ({ statuscode: 200, headers: { 'Content-Length': String(256 * BIG) }, message: counted('/stream-cl', 256 * BIG) }),
   '/stream-sync': () => ({ statuscode: 200, message: countedSync('/stream-sync', 256 * BIG) }),
   '/stream-file': () => ({ statuscode: 200, message: fileLike('/stream-file', 256 * BIG) }),
+  // A stream that never waits and never ends (until its client goes): fairness.
+  '/endless': () => ({
+    statuscode: 200,
+    message: (async function* () {
+      for (;;) yield CHUNK;
+    })(),
+  }),
   // A stream that produces garbage after the head: the connection is cut.
   '/bad-chunk': () => ({
     statuscode: 200,
