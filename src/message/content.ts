@@ -197,14 +197,23 @@ export class ContentQueue implements AsyncIterable<Buffer> {
     return this.take(n ?? this.buffered);
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    for (;;) {
-      await this.waitFor(1);
-      if (this.buffered > 0) {
-        this.closeSlab();
-        yield this.take(this.chunks[0]!.length);
-      } else if (this.error !== null) throw this.error;
-      else return;
-    }
+  /**
+   * Iterates the content chunk by chunk. A hand-written iterator rather
+   * than an async generator: a chunk that is already buffered is handed
+   * over without the generator's extra promise hops (an upload is one
+   * chunk per socket read).
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    return {
+      next: async (): Promise<IteratorResult<Buffer>> => {
+        if (this.buffered === 0) await this.waitFor(1);
+        if (this.buffered > 0) {
+          this.closeSlab();
+          return { done: false, value: this.take(this.chunks[0]!.length) };
+        }
+        if (this.error !== null) throw this.error;
+        return { done: true, value: undefined };
+      },
+    };
   }
 }
