@@ -112,6 +112,18 @@ export function httpDate(): string {
 }
 
 /** `fn` that runs at most once (cleanup may be reached from two paths). */
+/** The cleanup of a response that holds nothing to release (shared: no closure per response). */
+const NOTHING_TO_RELEASE = (): void => {};
+
+/**
+ * What a response's own framing fields say, for {@link messageBodyLength}
+ * (which only reads them): no framing field, a Content-Length, chunked.
+ * Shared, so that deciding the framing allocates nothing per response.
+ */
+const SENT_NONE = Object.freeze(sentFraming(null, false));
+const SENT_LENGTH = Object.freeze(sentFraming(0, false));
+const SENT_CHUNKED = Object.freeze(sentFraming(null, true));
+
 function once(fn: () => void): () => void {
   let done = false;
   return () => {
@@ -282,7 +294,7 @@ interface Content {
 
 /** Reads `message`: a string, bytes, an (async) iterable or a file-like object. */
 function contentOf(msg: unknown): Content {
-  const c: Content = { body: null, bodyText: null, stream: null, cleanup: () => {}, abort: null };
+  const c: Content = { body: null, bodyText: null, stream: null, cleanup: NOTHING_TO_RELEASE, abort: null };
   if (msg === undefined || msg === null) c.bodyText = '';
   // ASCII text (UTF-8 length equals length) is kept as text: written with the head as one string.
   else if (typeof msg === 'string') {
@@ -333,6 +345,14 @@ interface UserFields {
   hasDate: boolean;
 }
 
+/**
+ * Header names a callback used before, already checked to be tokens, with
+ * their lower case: most callbacks send the same few names on every
+ * response. Bounded, so that names made up per request cannot grow it.
+ */
+const checkedNames = new Map<string, string>();
+const CHECKED_NAMES_MAX = 512;
+
 /** Reads `headers`: names must be tokens, values strings/numbers/arrays of Latin-1 without CR, LF, NUL or edge whitespace. */
 function userFields(headers: unknown): UserFields {
   const f: UserFields = { lines: '', declaredLength: null, chunkedAsked: false, connection: [], close: false, hasDate: false };
@@ -340,7 +360,8 @@ function userFields(headers: unknown): UserFields {
   if (isThenable(headers)) throw promised('headers');
   if (!isObject(headers) || Array.isArray(headers)) throw invalid('headers must be an object');
   for (const name of Object.keys(headers)) {
-    if (!isToken(name)) {
+    let lower = checkedNames.get(name);
+    if (lower === undefined && !isToken(name)) {
       if (name.length === 0) throw invalid('header name "" is empty');
       let i = 0;
       while (i < name.length && name.charCodeAt(i) <= 0xff && TOKEN[name.charCodeAt(i)] === 1) i++;
@@ -354,7 +375,10 @@ function userFields(headers: unknown): UserFields {
     else if (Array.isArray(raw) && raw.every((v) => typeof v === 'string')) values.push(...(raw as string[]));
     else if (isThenable(raw)) throw promised(`header ${JSON.stringify(name)}`);
     else throw invalid(`header ${JSON.stringify(name)} must be a string, a number or an array of strings`);
-    const lower = name.toLowerCase();
+    if (lower === undefined) {
+      lower = name.toLowerCase();
+      if (checkedNames.size < CHECKED_NAMES_MAX) checkedNames.set(name, lower);
+    }
     for (const v of values) checkFieldValue(name, v);
     if (lower === 'content-length') {
       if (values.length !== 1 || !/^[0-9]{1,15}$/.test(values[0]!)) throw invalid('Content-Length must be one non-negative integer');
@@ -437,7 +461,7 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
   // RFC 9112 §6.1); this server does not tunnel, so the connection closes after it.
   // RFC 9112 §6.3, as the parsers apply it (src/parser/framing.ts): rule 1
   // gives `none`, rule 2 the `tunnel`; either way no content is written.
-  const framing = messageBodyLength(sentFraming(null, false), false, ctx.method, status, 0);
+  const framing = messageBodyLength(SENT_NONE, false, ctx.method, status, 0);
   const noContent = framing === 'none' || framing === 'tunnel';
   if (version === '0.9') {
     return {
@@ -455,7 +479,7 @@ export function prepareResponse(result: unknown, ctx: ResponseContext): Prepared
   // runs until the connection closes means the connection must close.
   let close = !ctx.keepAlive || f.close;
   const sentLength = noContent || chunked ? null : knownLength ?? declaredLength;
-  if (!noContent && messageBodyLength(sentFraming(sentLength, chunked), false, ctx.method, status, 0) === 'until-close') close = true;
+  if (!noContent && messageBodyLength(chunked ? SENT_CHUNKED : sentLength !== null ? SENT_LENGTH : SENT_NONE, false, ctx.method, status, 0) === 'until-close') close = true;
   // The connection decision wins over what the callback wrote (RFC 9112 §9.6: a closing sender says close).
   const connectionAt = head.length;
   if (close) head += 'Connection: close\r\n';
