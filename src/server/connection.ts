@@ -137,6 +137,7 @@ export class Connection {
   };
 
   private uncork(): void {
+    this.writer.flushText();
     while (this.corks > 0) {
       this.corks--;
       this.socket.uncork();
@@ -507,6 +508,7 @@ export class Connection {
     this.headSince = 0;
     this.idleSince = 0;
     this.resume();
+    this.writer.flushText();
     this.socket.end();
     const linger = timer(() => this.destroy(), this.ctx.options.lingerTimeout);
     if (linger !== null) this.socket.once('close', () => clearTimeout(linger));

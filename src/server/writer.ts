@@ -46,8 +46,26 @@ export class ResponseWriter {
     private readonly host: WriterHost,
   ) {}
 
+  /**
+   * Whole text responses written while the connection holds the socket
+   * corked (the answers to one read), as one string: one socket write for
+   * them all at uncork, instead of one write each that the socket would
+   * queue and hand to the kernel as a writev of strings. Every other write
+   * goes after it (`flushText` first), so the order on the wire is kept.
+   */
+  private text = '';
+
+  /** Hands the gathered text responses to the socket. The connection calls it before it uncorks or ends the socket. */
+  flushText(): void {
+    if (this.text.length === 0) return;
+    const t = this.text;
+    this.text = '';
+    this.socket.write(t, 'latin1');
+  }
+
   /** RFC 9110 §10.1.1: the interim response the client waits for before sending the content. */
   writeContinue(): void {
+    this.flushText();
     this.socket.write(CONTINUE_LINE);
   }
 
@@ -55,13 +73,22 @@ export class ResponseWriter {
   writeWhole(r: PreparedResponse): boolean {
     const sock = this.socket;
     const head = r.head;
+    // ASCII text content goes out with the head as one latin1 string: no Buffer is made.
+    if (head !== null && r.bodyText !== null) {
+      const whole = r.bodyText.length === 0 ? head : head + r.bodyText;
+      if (sock.writableCorked > 0 && this.text.length + whole.length <= COALESCE_BYTES) {
+        this.text += whole;
+        return true;
+      }
+      this.flushText();
+      return sock.write(whole, 'latin1');
+    }
+    this.flushText();
     if (head === null) {
       // HTTP/0.9: the content only.
       if (r.bodyText !== null) return r.bodyText.length === 0 || sock.write(r.bodyText, 'latin1');
       return r.body === null || r.body.length === 0 || sock.write(r.body);
     }
-    // ASCII text content goes out with the head as one latin1 string: no Buffer is made.
-    if (r.bodyText !== null) return sock.write(r.bodyText.length === 0 ? head : head + r.bodyText, 'latin1');
     if (r.body === null || r.body.length === 0) return sock.write(head, 'latin1');
     sock.cork();
     sock.write(head, 'latin1');
@@ -93,6 +120,7 @@ export class ResponseWriter {
    */
   async writeStream(r: PreparedResponse, req: RequestDict | null, timeout: number | null): Promise<number> {
     this.streamTimeout = timeout;
+    this.flushText();
     const sock = this.socket;
     const stream = r.stream!;
     // The head leaves with the first chunk (one write), or alone if the stream ends first.
