@@ -340,7 +340,11 @@ t.test('a retry happens at most once, and a failure on a new connection is never
   t.equal(srv.connections, 3, 'not retried');
 });
 
-t.test('waiting for a slot counts against connectTimeout, totalTimeout and the signal', async (t) => {
+/**
+ * A pool of one connection, held by a request to `/hold` that the server
+ * answers only when `release()` is called; other paths answer 'hello'.
+ */
+async function heldPool(t: Test): Promise<{ srv: Awaited<ReturnType<typeof countingServer>>; pool: ConnectionPool; base: string; held: Promise<string>; release: () => void }> {
   let release: (() => void) | null = null;
   const srv = await countingServer(t, (req, res) => {
     if (req.url === '/hold') release = () => res.end('held');
@@ -350,6 +354,11 @@ t.test('waiting for a slot counts against connectTimeout, totalTimeout and the s
   const base = `http://127.0.0.1:${srv.port}`;
   const held = getString(`${base}/hold`, { keepAlive: pool });
   await until(() => release !== null);
+  return { srv, pool, base, held, release: () => release!() };
+}
+
+t.test('waiting for a slot counts against connectTimeout, totalTimeout and the signal', async (t) => {
+  const { srv, pool, base, held, release } = await heldPool(t);
   const connect = await getString(`${base}/c`, { keepAlive: pool, connectTimeout: 50 }).catch((e: unknown) => e);
   t.type(connect, HttpTimeoutError);
   t.match(connect, { code: 'ETIMEDOUT_CONNECT', requestSent: false });
@@ -362,7 +371,7 @@ t.test('waiting for a slot counts against connectTimeout, totalTimeout and the s
   t.match(await aborted, { message: 'stop waiting' });
   t.equal(pool.stats().waiting, 0, 'the queue is empty again');
   const waiting = getString(`${base}/w`, { keepAlive: pool });
-  release!();
+  release();
   t.equal(await held, 'held');
   t.equal(await waiting, 'hello', 'the next waiter got the connection');
   t.same(srv.requests.map((r) => r.url), ['/hold', '/w'], 'the requests that gave up were never sent');
@@ -370,21 +379,13 @@ t.test('waiting for a slot counts against connectTimeout, totalTimeout and the s
 });
 
 t.test('many cancelled waiters do not accumulate', async (t) => {
-  let release: (() => void) | null = null;
-  const srv = await countingServer(t, (req, res) => {
-    if (req.url === '/hold') release = () => res.end('held');
-    else res.end('hello');
-  });
-  const pool = newPool(t, { maxSocketsPerOrigin: 1 });
-  const base = `http://127.0.0.1:${srv.port}`;
-  const held = getString(`${base}/hold`, { keepAlive: pool });
-  await until(() => release !== null);
+  const { srv, pool, base, held, release } = await heldPool(t);
   const ac = new AbortController();
   const gone = Array.from({ length: 100 }, () => getString(`${base}/x`, { keepAlive: pool, signal: ac.signal }).catch(() => 'aborted'));
   ac.abort();
   t.same(new Set(await Promise.all(gone)), new Set(['aborted']));
   t.equal(pool.stats().waiting, 0);
-  release!();
+  release();
   t.equal(await held, 'held');
   t.equal(await getString(`${base}/y`, { keepAlive: pool }), 'hello');
   t.equal(srv.requests.length, 2);
