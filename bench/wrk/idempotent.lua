@@ -13,10 +13,5 @@ request = function()
   }, '{"amount":10}')
 end
 
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    '\nWRKJSON {"requests":%d,"duration_us":%d,"bytes":%d,"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},"latency_us":{"mean":%.1f,"p50":%d,"p99":%d,"max":%d}}\n',
-    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
-    latency.mean, latency:percentile(50), latency:percentile(99), latency.max))
-end
+-- The end-of-run JSON line: report.lua's `done`, loaded from beside this script.
+dofile((debug.getinfo(1, "S").source:sub(2):match("^(.*[/\\])") or "") .. "report.lua")
