@@ -18,9 +18,7 @@
 
 import type { Socket } from 'node:net';
 import { ValueError } from '../errors.js';
-
-/** The longest delay Node's timers hold. */
-const MAX_TIMER = 0x7fffffff;
+import { MAX_TIMER } from '../message/timers.js';
 
 /**
  * Options of {@link ConnectionPool}. Every field is optional; defaults in {@link POOL_DEFAULTS}.

@@ -34,9 +34,8 @@ import type { Resolved } from './options.js';
 import type { ConnectionPool, PoolWaiter } from './pool.js';
 import { requestHead, type Prepared } from './request.js';
 import { HttpResponse, ResponseBody } from './response.js';
+import { MAX_TIMER } from '../message/timers.js';
 
-/** The longest delay Node's timers hold; a longer one would fire at once. */
-const MAX_TIMER = 0x7fffffff;
 /** Request content is written in slices of this size, so that upload progress keeps the idle timer alive. */
 const WRITE_SLICE = 64 * 1024;
 

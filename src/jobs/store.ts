@@ -25,6 +25,8 @@
  * @module
  */
 
+import { MAX_TIMER } from '../message/timers.js';
+
 /** The state an event reports. `queued` is first; `running` repeats; the last three are terminal. */
 export type JobState = 'queued' | 'running' | 'success' | 'error' | 'canceled';
 
@@ -177,7 +179,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): JobStore & { read
     const first = deadlines.values().next();
     if (first.done === true) return;
     // Node's timers hold at most 2^31 - 1 ms; a later deadline is checked again then.
-    timer = setTimeout(reap, Math.min(Math.max(0, first.value - Date.now()), 0x7fffffff));
+    timer = setTimeout(reap, Math.min(Math.max(0, first.value - Date.now()), MAX_TIMER));
     timer.unref();
   }
 

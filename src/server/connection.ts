@@ -18,6 +18,7 @@ import { ClientGoneError, RequestTimeoutError } from './errors.js';
 import { ResponseWriter } from './writer.js';
 import { accessLine } from './access-log.js';
 import { installTap } from './tap.js';
+import { MAX_TIMER } from '../message/timers.js';
 
 /** What a connection needs from its registration. */
 export interface ServerContext {
@@ -653,7 +654,7 @@ export class Connection {
  * beyond what Node's timers hold: 2^31-1 ms would otherwise fire at once).
  */
 export function timer(fn: () => void, ms: number): NodeJS.Timeout | null {
-  if (!(ms >= 0) || ms > 0x7fffffff) return null;
+  if (!(ms >= 0) || ms > MAX_TIMER) return null;
   const t = setTimeout(fn, ms);
   t.unref();
   return t;

@@ -13,9 +13,7 @@ import type { ServerContext } from './connection.js';
 import { TlsHandshakeError } from './errors.js';
 import type { ServerOptionsResolved } from './options.js';
 import type { PeerCertificate } from './request.js';
-
-/** The longest delay Node's timers hold. */
-const MAX_TIMER = 0x7fffffff;
+import { MAX_TIMER } from '../message/timers.js';
 
 /**
  * The HTTPS listener: a tls.Server whose decrypted sockets go to the same

@@ -15,6 +15,7 @@
 import { open, HttpBrokenServerError, HttpConnectionError, HttpTimeoutError, type HttpResponse } from '../client/client.js';
 import { SseError } from './errors.js';
 import { EventStreamParser, PARSER_DEFAULTS, type SseMessage } from './parse.js';
+import { MAX_TIMER } from '../message/timers.js';
 
 /** The options of {@link events}. */
 export interface EventsOptions {
@@ -44,8 +45,6 @@ export interface EventsOptions {
 
 const DEFAULT_RETRY = 3000;
 const DEFAULT_IDLE = 300_000;
-/** Node's timers hold at most this many ms. */
-const MAX_TIMER = 0x7fffffff;
 
 const OPTION_KEYS = new Set(['signal', 'headers', 'lastEventId', 'retry', 'maxReconnects', 'connectTimeout', 'idleTimeout', 'maxLineLength', 'maxEventSize']);
 

@@ -22,6 +22,7 @@ import { header } from '../server/helpers.js';
 import { STREAM_ABORT } from '../server/response.js';
 import { SseError } from './errors.js';
 import { checkRetry, formatComment, formatEvent, isPrepared, type PreparedEvent, type SseEvent } from './format.js';
+import { MAX_TIMER } from '../message/timers.js';
 
 /** The options of {@link eventStream}. */
 export interface EventStreamOptions {
@@ -76,8 +77,6 @@ const DEFAULTS = { heartbeat: 15_000, highWaterMark: 64 * 1024, maxQueue: 1024 *
 // One settled promise each, shared: a fan-out calls send once per watcher per event.
 const SENT = Promise.resolve(true);
 const DROPPED = Promise.resolve(false);
-/** Node's timers hold at most this many ms; a longer delay fires at once. */
-const MAX_TIMER = 0x7fffffff;
 /** The fields eventStream sets; `headers` may replace the last two, not the type. */
 const OWN_FIELDS = new Set(['content-type', 'cache-control', 'x-accel-buffering']);
 
