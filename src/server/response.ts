@@ -111,7 +111,6 @@ export function httpDate(): string {
   return dateString;
 }
 
-/** `fn` that runs at most once (cleanup may be reached from two paths). */
 /** The cleanup of a response that holds nothing to release (shared: no closure per response). */
 const NOTHING_TO_RELEASE = (): void => {};
 
@@ -124,6 +123,7 @@ const SENT_NONE = Object.freeze(sentFraming(null, false));
 const SENT_LENGTH = Object.freeze(sentFraming(0, false));
 const SENT_CHUNKED = Object.freeze(sentFraming(null, true));
 
+/** `fn` that runs at most once (cleanup may be reached from two paths). */
 function once(fn: () => void): () => void {
   let done = false;
   return () => {
@@ -235,11 +235,9 @@ class ChunkIterator implements AsyncIterator<Buffer> {
   }
 
   async return(): Promise<IteratorResult<Buffer>> {
-    if (!this.closed && this.inner !== null) {
-      this.closed = true;
-      await this.inner.return?.();
-    }
+    const open = !this.closed && this.inner !== null;
     this.closed = true;
+    if (open) await this.inner!.return?.();
     return { done: true, value: undefined };
   }
 

@@ -123,8 +123,13 @@ export class ResponseWriter {
     this.flushText();
     const sock = this.socket;
     const stream = r.stream!;
-    // The head leaves with the first chunk (one write), or alone if the stream ends first.
+    // The head leaves with the first chunk (one write), or alone if the stream ends (or fails) first.
     let head = r.head;
+    const writeHead = (): void => {
+      if (head === null || this.host.gone()) return;
+      sock.write(head, 'latin1');
+      head = null;
+    };
     let sent = 0;
     const iterator = stream[Symbol.asyncIterator]();
     let pending: Buffer[] = [];
@@ -145,10 +150,7 @@ export class ResponseWriter {
       pendingBytes = 0;
       if (this.host.gone()) return;
       sock.cork();
-      if (head !== null) {
-        sock.write(head, 'latin1');
-        head = null;
-      }
+      writeHead();
       if (r.chunked) {
         // chunk = chunk-size CRLF chunk-data CRLF (RFC 9112 §7.1), as one
         // writev of Buffers (a string among them costs a conversion).
@@ -211,8 +213,7 @@ export class ResponseWriter {
       flush();
       const shorter = lengthMismatch(r.declaredLength, sent, true);
       if (shorter !== null) throw shorter;
-      if (head !== null) sock.write(head, 'latin1');
-      head = null;
+      writeHead();
       if (r.chunked) sock.write('0\r\n\r\n', 'latin1');
     } catch (err) {
       // The head is on the wire: the framing cannot be saved, only the
@@ -221,8 +222,7 @@ export class ResponseWriter {
       // message cut short (no last chunk, or fewer bytes than announced).
       this.producerSince = 0;
       flush(); // what the stream produced before failing still goes out, as before
-      if (head !== null && !this.host.gone()) sock.write(head, 'latin1');
-      head = null;
+      writeHead();
       this.host.cut(err, req);
       await abandon();
     }
