@@ -72,12 +72,30 @@ const ignore = (): void => {};
 const lookupIds = new WeakMap<object, number>();
 let nextLookupId = 1;
 
+/**
+ * Digests of PEM items already hashed: the pool key is made for every
+ * request, and a CA bundle can be hundreds of KiB, hashed again each time
+ * otherwise. Buffers are held weakly; strings (the same string object
+ * each request, in the usual case of a file read once) in a bounded map.
+ */
+const bufferDigests = new WeakMap<Buffer, string>();
+const stringDigests = new Map<string, string>();
+const STRING_DIGESTS_MAX = 64;
+
+function itemDigest(item: string | Buffer): string {
+  let d = typeof item === 'string' ? stringDigests.get(item) : bufferDigests.get(item);
+  if (d !== undefined) return d;
+  d = createHash('sha256').update(item).digest('base64');
+  if (typeof item !== 'string') bufferDigests.set(item, d);
+  else if (stringDigests.size < STRING_DIGESTS_MAX) stringDigests.set(item, d);
+  return d;
+}
+
 /** A digest of PEM options: the pool key must tell apart two `ca` without holding them. */
 function pemDigest(list: (string | Buffer)[] | null): string {
   if (list === null) return '-';
-  const h = createHash('sha256');
-  for (const item of list) h.update(`${item.length}:`).update(item);
-  return h.digest('base64');
+  if (list.length === 1) return itemDigest(list[0]!);
+  return list.map(itemDigest).join(',');
 }
 
 /**
