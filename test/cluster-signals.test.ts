@@ -123,7 +123,10 @@ t.test('two workers serve one port; a worker killed mid-load is replaced, losing
   await load.stop();
   const lost = load.failed.slice(failedBefore);
   const lostOnVictim = lost.filter((f) => f.lastPid === victim).length;
-  const lostElsewhere = lost.filter((f) => f.lastPid !== victim);
+  // A connection the load opened again after the kill and that was never answered at all
+  // (lastPid 0) is the node:cluster gap described below, met by the load instead of a probe.
+  const neverAnswered = lost.filter((f) => f.lastPid === 0);
+  const lostElsewhere = lost.filter((f) => f.lastPid !== victim && f.lastPid !== 0);
   t.equal(failedBefore, 0, 'nothing lost before the kill');
   t.ok(lostOnVictim <= onVictim, `lost on the killed worker's connections: ${lostOnVictim}, at most one per connection it had (${onVictim})`);
   t.same(lostElsewhere, [], `nothing lost on the other worker's ${onSurvivor} connections, nor on new ones`);
@@ -133,7 +136,7 @@ t.test('two workers serve one port; a worker killed mid-load is replaced, losing
   // closed, the client's timeout ends it (docs/cluster.md). Only a probe sent in that moment may be lost.
   const late = probesUnanswered.filter((x) => x.sentAt > 1000);
   t.same(late, [], `no probe sent later than 1 s after the kill is lost (lost: ${JSON.stringify(probesUnanswered)})`);
-  t.ok(probesUnanswered.length <= 1, 'at most the one connection dealt to the dead worker');
+  t.ok(probesUnanswered.length + neverAnswered.length <= 1, `at most the one connection dealt to the dead worker (probes: ${probesUnanswered.length}, the load's new connections: ${neverAnswered.length})`);
   t.comment(`SIGKILL mid-load: ${load.answered()} answers, killed worker had ${onVictim} of 16 connections, ${lostOnVictim} requests lost (all on them), ${load.refused()} connections refused; fresh connections opened right after the kill and never answered: ${probesUnanswered.length} (${probesUnanswered.map((x) => `sent ${x.sentAt} ms after`).join(', ')})`);
   process.kill(p.pid, 'SIGTERM');
   t.equal(await p.exited, 0, 'the primary exits 0 after SIGTERM');
