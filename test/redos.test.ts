@@ -78,9 +78,12 @@ const AUDITED: Record<string, Audit> = {
     why: 'sticky; one quantified class (the reason), followed by CR which it excludes',
     worst: [(n) => `HTTP/1.1 200 ${sp(n)}\x00`, (n) => `HTTP/1.1 200 ${'\t '.repeat(n)}\r\x00`],
   },
-  [`/${TCHAR}+:${VCHAR}*\\r\\n/y`]: {
-    why: 'sticky; the name class excludes ":", the value class (OWS included, trimmed afterwards) excludes CR',
-    worst: [(n) => `X-A:${sp(n)}\x00`, (n) => `X-A:${'\t'.repeat(n)}\n`, (n) => `X-A: x${sp(n)}y\r\x00`, (n) => `${'a'.repeat(n)}\x00`],
+  [`/(?:${TCHAR}+:${VCHAR}*\\r\\n)*\\r\\n/y`]: {
+    why: 'sticky; the name class excludes ":", the value class (OWS included, trimmed afterwards) excludes CR, and each repeat starts with a name character and ends with CRLF, which neither class takes from its neighbour: a failed match gives back each character once',
+    worst: [
+      (n) => `X-A:${sp(n)}\x00`, (n) => `X-A:${'\t'.repeat(n)}\n`, (n) => `X-A: x${sp(n)}y\r\x00`, (n) => `${'a'.repeat(n)}\x00`,
+      (n) => `${'X-A: a\r\n'.repeat(n)}\x00`, (n) => `${'a:\r\n'.repeat(n)}a`, (n) => `${'X-A: a \r\n'.repeat(n)}\r\x00`,
+    ],
   },
   '/[^\\x09\\x20-\\x7e\\x80-\\xff]/': {
     why: 'one class, no quantifier: one test per position',
@@ -177,11 +180,20 @@ t.test('the lint flags the known bad shapes', async (t) => {
     ['^\\d+\\d*x', '', 'adjacent'],
     ['^a*(?:b?)a*$', '', 'adjacent'],
     ['^[A-Z]*[a-z]*$', 'i', 'adjacent'],
+    // Repeats that are not delimited: the last character can also be matched inside.
+    ['^(?:[a-z]+;?)*$', '', 'nested'],
+    ['^(?:[a-z;]+;)*$', '', 'nested'],
+    ['^(?:a+;|b+;)*$', '', 'nested'],
+    ['^(?:a+;)+;*$', '', 'adjacent'],
   ];
   for (const [source, flags, kind] of bad) {
     t.ok(lintRegex(source, flags).some((f) => f.kind === kind), `/${source}/${flags}: ${kind}`);
   }
-  const good: [string, string][] = [['^[0-9]+\\.[0-9]+$', ''], ['[a-z]+', 'y'], ['^(?:ab)+$', ''], ['^[A-Z]*[0-9]*$', '']];
+  const good: [string, string][] = [
+    ['^[0-9]+\\.[0-9]+$', ''], ['[a-z]+', 'y'], ['^(?:ab)+$', ''], ['^[A-Z]*[0-9]*$', ''],
+    // Delimited repeats: each ends with a character nothing else in it matches.
+    ['(?:[a-z]+:[^\\n]*\\n)*\\n', 'y'], ['^(?:[a-z]+;)*$', ''],
+  ];
   for (const [source, flags] of good) t.same(lintRegex(source, flags), [], `/${source}/${flags}: linear`);
 });
 

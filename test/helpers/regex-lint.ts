@@ -11,7 +11,11 @@
  *   optional atoms between them), at least one unbounded, and whose
  *   character sets overlap: `[\t ]*x*[\t ]*` backtracks polynomially.
  * - `nested`: a repeated group that holds a quantifier, or whose branches
- *   overlap: `(a+)+`, `(a|ab)*` backtrack exponentially.
+ *   overlap: `(a+)+`, `(a|ab)*` backtrack exponentially. Except a
+ *   delimited repeat: one branch that ends with a single character no other
+ *   atom of it can match, as `(?:[a-z]+:[^\n]*\n)*`. Each repeat then holds
+ *   that character exactly once, at its end, so the repeats can only split
+ *   one way, and the atoms inside are linted as a sequence of their own.
  * - `unanchored`: an expression without `^` or the sticky flag that starts
  *   with an unbounded quantifier: the search retries it at every position,
  *   so `/\s+$/` is quadratic.
@@ -241,6 +245,19 @@ function flatten(seq: Atom[]): Atom[] {
 const effectivelyVariable = (a: Atom): boolean => variable(a) || (a.branches !== null && hasVariable(a.branches));
 const unbounded = (a: Atom): boolean => a.max === Infinity || (a.branches !== null && a.branches.some((b) => b.some(unbounded)));
 
+/**
+ * One branch ending with a single character (not quantified, not a group)
+ * that no other atom of the branch, flattened, can match: the delimiter of
+ * each repeat.
+ */
+function delimited(branches: Atom[][]): boolean {
+  if (branches.length !== 1) return false;
+  const flat = flatten(branches[0]!);
+  const last = flat.at(-1);
+  if (last === undefined || last.branches !== null || last.zeroWidth || last.min !== 1 || last.max !== 1) return false;
+  return flat.slice(0, -1).every((a) => a.zeroWidth || !a.set.overlaps(last.set));
+}
+
 function lintSequence(seq: Atom[], findings: Finding[]): void {
   const flat = flatten(seq);
   for (let k = 0; k < flat.length; k++) {
@@ -248,7 +265,9 @@ function lintSequence(seq: Atom[], findings: Finding[]): void {
     if (a.branches !== null) {
       for (const b of a.branches) lintSequence(b, findings);
       if (a.max > 1) {
-        if (hasVariable(a.branches)) findings.push({ kind: 'nested', detail: 'a repeated group holds a quantifier' });
+        if (hasVariable(a.branches)) {
+          if (!delimited(a.branches)) findings.push({ kind: 'nested', detail: 'a repeated group holds a quantifier' });
+        }
         else {
           const sets = a.branches.map((b) => b.reduce((u, x) => u.union(x.set), new CharSet()));
           for (let i = 0; i < sets.length; i++) for (let j = i + 1; j < sets.length; j++) {
