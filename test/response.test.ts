@@ -133,6 +133,18 @@ t.test('errorResponse and httpDate', async (t) => {
   t.equal(httpDate(), httpDate(), 'cached within a second');
 });
 
+t.test('httpDate follows the clock: the second after, a new date', async (t) => {
+  const before = new Date().toUTCString();
+  const first = httpDate();
+  t.ok(first === before || first === new Date().toUTCString(), 'the current second');
+  // Just past the next whole second (the cache's timer fires at it).
+  await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 30));
+  const again = new Date().toUTCString();
+  const next = httpDate();
+  t.not(next, first);
+  t.ok(next === again || next === new Date().toUTCString(), 'the new second');
+});
+
 t.test('closing() rewrites the Connection lines of a prepared response', async (t) => {
   const kept = prepareResponse({ statuscode: 200, headers: { Connection: 'keep-alive', 'X-A': '1' }, message: 'x' }, GET11);
   const c = closing(kept);

@@ -93,20 +93,24 @@ export interface ResponseContext {
   keepAlive: boolean;
 }
 
-let dateSecond = -1;
-let dateString = '';
+let dateString: string | null = null;
+const forgetDate = (): void => {
+  dateString = null;
+};
 
 /**
- * The IMF-fixdate of now (RFC 9110 §5.6.7), computed once per second.
+ * The IMF-fixdate of now (RFC 9110 §5.6.7), made once per second: an
+ * unref'd timer forgets it at the next whole second, so a response does
+ * not read the clock (as node:http's own date cache does). While the event
+ * loop is blocked the timer waits too, and the date can lag by that long.
  *
  * @example httpDate() // 'Sun, 22 Nov 2026 00:00:00 GMT'
  */
 export function httpDate(): string {
-  const now = Date.now();
-  const sec = Math.floor(now / 1000);
-  if (sec !== dateSecond) {
-    dateSecond = sec;
-    dateString = new Date(sec * 1000).toUTCString();
+  if (dateString === null) {
+    const now = Date.now();
+    dateString = new Date(now).toUTCString();
+    setTimeout(forgetDate, 1000 - (now % 1000)).unref();
   }
   return dateString;
 }
