@@ -115,6 +115,19 @@ t.test('callbackTimeout: a callback that hangs → 503, signal, onError', async 
   t.same(errors.map((e) => e.code), ['ERR_CALLBACK_TIMEOUT']);
 });
 
+t.test('callbackTimeout runs from the return of the promise, not from the call', async (t) => {
+  // 250 ms of synchronous work, then a promise that settles 100 ms later:
+  // 350 ms in all, but only 100 ms of waiting the server could cut short.
+  const { port } = await serve(t, () => {
+    const until = Date.now() + 250;
+    while (Date.now() < until) { /* busy */ }
+    return new Promise((resolve) => setTimeout(() => resolve({ statuscode: 200, message: 'in time' }), 100));
+  }, { callbackTimeout: 200 });
+  const reply = await exchange(port, `GET / HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, 3000);
+  t.match(reply, /^HTTP\/1\.1 200 OK\r\n/);
+  t.match(reply, /in time$/);
+});
+
 t.test('writeTimeout: a client that never reads is cut', async (t) => {
   const errors: { code?: string }[] = [];
   const big = Buffer.alloc(8 * 1024 * 1024, 0x41);

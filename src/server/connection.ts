@@ -163,6 +163,10 @@ export class Connection {
   private pump(): void {
     if (this.pumping || this.destroyed) return;
     this.pumping = true;
+    // The clock, read at most once per pump: the bytes it delivers arrived
+    // by now (the progress the body timeout measures). Date.now() costs about
+    // as much as parsing a short head, once per request adds up.
+    let now = 0;
     try {
       while (!this.stopReading && !this.destroyed) {
         const target = this.bodyTarget;
@@ -175,7 +179,7 @@ export class Connection {
           this.resume();
           break;
         }
-        if (ev.type === 'head') this.onHead(ev.head);
+        if (ev.type === 'head') this.onHead(ev.head, now === 0 ? (now = Date.now()) : now);
         else if (ev.type === 'data') {
           const stream = target!.stream!;
           if (target!.finished) {
@@ -186,7 +190,7 @@ export class Connection {
               return;
             }
           }
-          this.bodySince = Date.now();
+          this.bodySince = now === 0 ? (now = Date.now()) : now;
           stream.push(ev.data);
         } else if (ev.type === 'end') {
           target!.stream!.end(ev.trailers);
@@ -221,7 +225,8 @@ export class Connection {
     }
   }
 
-  private onHead(head: RequestHead): void {
+  /** A request head, delivered by a pump that read the clock as `now`. */
+  private onHead(head: RequestHead, now: number): void {
     const controller = new LazyAbort();
     const ex: Exchange = {
       head, req: null, stream: null, controller, result: null,
@@ -233,7 +238,7 @@ export class Connection {
     ex.req = buildRequest(head, stream, this.ctx.id, this.remoteAddress, this.remotePort, controller, this.tls);
     this.queue.push(ex);
     this.bodyTarget = ex;
-    this.bodySince = Date.now();
+    this.bodySince = now;
     if (head.expectOther !== null) {
       // RFC 9110 §10.1.1: an expectation this server cannot meet.
       ex.result = this.answer(417, `unsupported expectation ${JSON.stringify(head.expectOther)}`, head.method === 'HEAD');
@@ -246,7 +251,6 @@ export class Connection {
 
   /** Runs the callback; a throw, a rejection or a bad result becomes a 500. */
   private invoke(ex: Exchange): void {
-    ex.callbackSince = Date.now();
     this.running++;
     let ret: unknown;
     try {
@@ -259,6 +263,10 @@ export class Connection {
     // become a 500, not an exception out of the socket's data handler.
     try {
       if (ret !== null && typeof ret === 'object' && typeof (ret as PromiseLike<unknown>).then === 'function') {
+        // callbackTimeout runs from here: an answer given at once is not
+        // timed (its synchronous work could not be cut short anyway), and
+        // it does not pay for reading the clock.
+        ex.callbackSince = Date.now();
         (ret as PromiseLike<unknown>).then(
           (value) => this.settle(ex, value, false),
           (err: unknown) => this.settle(ex, err, true),
