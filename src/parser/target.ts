@@ -47,23 +47,8 @@ function httpHostOf(rest: string): string {
   return colon === -1 ? authority : authority.slice(0, colon);
 }
 
-/**
- * The last Host value found valid. A client sends the same Host on every
- * request of a connection, and most servers see one or two names: a
- * string comparison then stands for the scan. It holds one value (which
- * may keep alive the head string it was cut from: at most 32 KiB).
- */
-let lastValidHost = '';
-
 /** Host = uri-host [ ":" port ] (RFC 9110 §7.2); empty is allowed. */
 export function validHost(value: string): boolean {
-  if (value === lastValidHost) return true;
-  if (!hostSyntax(value)) return false;
-  lastValidHost = value;
-  return true;
-}
-
-function hostSyntax(value: string): boolean {
   let colon = -1;
   let bracket = false;
   for (let k = 0; k < value.length; k++) {
