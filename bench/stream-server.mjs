@@ -2,7 +2,8 @@
 // core): repy-http streaming an async generator, and node:http writing the
 // same pieces with a res.write loop. GET /small: 100 000 pieces of about 10
 // bytes; GET /large: 1 000 pieces of 64 KiB. Prints
-// `{"ready":true,"ours":P,"node":Q}`; `exit` on stdin stops it.
+// `{"ready":true,"ours":P,"node":Q}`; `cpu` on stdin prints the process's
+// CPU time so far (`{"cpu":µs}`, user + system), `exit` stops it.
 import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
 import { registerCallback, stopCallback, boundAddress } from '../dist/index.js';
@@ -49,5 +50,12 @@ const exit = async () => {
   node.close();
   process.exit(0);
 };
-rl.on('line', (l) => l.trim() === 'exit' && void exit());
+rl.on('line', (l) => {
+  const cmd = l.trim();
+  if (cmd === 'exit') void exit();
+  else if (cmd === 'cpu') {
+    const u = process.cpuUsage();
+    process.stdout.write(`${JSON.stringify({ cpu: u.user + u.system })}\n`);
+  }
+});
 rl.on('close', () => void exit());
