@@ -8,6 +8,8 @@
 //   node bench/profile.mjs <file.cpuprofile>       only summarise an existing profile
 //
 // Options: --top N (default 30), --kind node|raw (profile another server instead).
+// PROF_NODE_ARGS="--no-turbo-inlining" (or any node flags) is passed to the
+// profiled process: without inlining, each function's self time is its own.
 // The .cpuprofile is kept in bench/results/profiles/ for Chrome DevTools or speedscope.
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -64,7 +66,7 @@ function report(file) {
   }), 'rrll');
 }
 
-const profArgs = () => ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+const profArgs = () => ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...(process.env.PROF_NODE_ARGS ?? '').split(' ').filter(Boolean)];
 const before = new Set(readdirSync(dir));
 
 if (what.endsWith('.cpuprofile')) {
