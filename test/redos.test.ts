@@ -129,6 +129,10 @@ const AUDITED: Record<string, Audit> = {
     why: 'one class, no quantifier',
     worst: [(n) => 'a'.repeat(n)],
   },
+  "/^[0-9A-Za-z\\-._~%!$&'()*+,;=]*(?::[0-9]*)?$/": {
+    why: 'anchored; the name class excludes ":", with which the port begins; then the end',
+    worst: [(n) => `${'a'.repeat(n)}/`, (n) => `a:${'1'.repeat(n)}:`, (n) => `${'1'.repeat(n)}:1a`],
+  },
   "/^[A-Za-z0-9\\-._~%!$&'()*+,;=]+$/": {
     why: 'anchored; one quantified class, then the end',
     worst: [(n) => `${'a'.repeat(n)}/`],
@@ -185,6 +189,9 @@ t.test('the lint flags the known bad shapes', async (t) => {
     ['^(?:[a-z;]+;)*$', '', 'nested'],
     ['^(?:a+;|b+;)*$', '', 'nested'],
     ['^(?:a+;)+;*$', '', 'adjacent'],
+    // What may begin the group (":" is optional) is what the class before it takes.
+    ['^[a-z0-9]*(?::?[0-9]*)?$', '', 'adjacent'],
+    ['^[a-z]*(?:x|:)?[a-z]*$', '', 'adjacent'],
   ];
   for (const [source, flags, kind] of bad) {
     t.ok(lintRegex(source, flags).some((f) => f.kind === kind), `/${source}/${flags}: ${kind}`);
@@ -193,6 +200,8 @@ t.test('the lint flags the known bad shapes', async (t) => {
     ['^[0-9]+\\.[0-9]+$', ''], ['[a-z]+', 'y'], ['^(?:ab)+$', ''], ['^[A-Z]*[0-9]*$', ''],
     // Delimited repeats: each ends with a character nothing else in it matches.
     ['(?:[a-z]+:[^\\n]*\\n)*\\n', 'y'], ['^(?:[a-z]+;)*$', ''],
+    // The group begins with ":", which the class before it cannot take.
+    ['^[a-z0-9]*(?::[0-9]*)?$', ''],
   ];
   for (const [source, flags] of good) t.same(lintRegex(source, flags), [], `/${source}/${flags}: linear`);
 });

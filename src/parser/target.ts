@@ -47,8 +47,26 @@ function httpHostOf(rest: string): string {
   return colon === -1 ? authority : authority.slice(0, colon);
 }
 
+/**
+ * A reg-name or an IPv4 address with an optional port (RFC 3986 §3.2.2):
+ * the Host of nearly every request, checked by one expression, which reads
+ * a string cut from the head faster than a loop of charCodeAt does.
+ */
+const NAME_HOST = /^[0-9A-Za-z\-._~%!$&'()*+,;=]*(?::[0-9]*)?$/;
+
 /** Host = uri-host [ ":" port ] (RFC 9110 §7.2); empty is allowed. */
 export function validHost(value: string): boolean {
+  return NAME_HOST.test(value) || hostSyntax(value);
+}
+
+/**
+ * The whole Host rule, character by character: for any value NAME_HOST
+ * does not take (an IP-literal, or invalid). Exported for the test that
+ * checks both give the same answer.
+ *
+ * @example hostSyntax('[::1]:80') === true; hostSyntax('a/b') === false
+ */
+export function hostSyntax(value: string): boolean {
   let colon = -1;
   let bracket = false;
   for (let k = 0; k < value.length; k++) {

@@ -8,8 +8,10 @@
  * anchors and the quantifiers `* + ? {n} {n,} {n,m}` (lazy or not) — and
  * reports:
  * - `adjacent`: two quantified atoms that can follow each other (only
- *   optional atoms between them), at least one unbounded, and whose
- *   character sets overlap: `[\t ]*x*[\t ]*` backtracks polynomially.
+ *   optional atoms between them), at least one unbounded, where a
+ *   character the first can end with is one the second can begin with:
+ *   `[\t ]*x*[\t ]*` backtracks polynomially; `[a-z0-9]*(?::[0-9]*)?`
+ *   does not (the group begins with ":", which the class cannot take).
  * - `nested`: a repeated group that holds a quantifier, or whose branches
  *   overlap: `(a+)+`, `(a|ab)*` backtrack exponentially. Except a
  *   delimited repeat: one branch that ends with a single character no other
@@ -258,6 +260,38 @@ function delimited(branches: Atom[][]): boolean {
   return flat.slice(0, -1).every((a) => a.zeroWidth || !a.set.overlaps(last.set));
 }
 
+/** True when the atom can match the empty string. */
+function canBeEmpty(a: Atom): boolean {
+  return a.min === 0 || a.zeroWidth || (a.branches !== null && a.branches.some((b) => b.every(canBeEmpty)));
+}
+
+/** The characters a match of the sequence can begin with (`fromEnd`: end with). */
+function edgeChars(seq: Atom[], fromEnd: boolean): CharSet {
+  const out = new CharSet();
+  const order = fromEnd ? [...seq].reverse() : seq;
+  for (const a of order) {
+    out.union(fromEnd ? lastChars(a) : firstChars(a));
+    if (!canBeEmpty(a)) break;
+  }
+  return out;
+}
+
+/** The characters a match of the atom can begin with. */
+function firstChars(a: Atom): CharSet {
+  if (a.branches === null) return a.set;
+  const out = new CharSet();
+  for (const b of a.branches) out.union(edgeChars(b, false));
+  return out;
+}
+
+/** The characters a match of the atom can end with. */
+function lastChars(a: Atom): CharSet {
+  if (a.branches === null) return a.set;
+  const out = new CharSet();
+  for (const b of a.branches) out.union(edgeChars(b, true));
+  return out;
+}
+
 function lintSequence(seq: Atom[], findings: Finding[]): void {
   const flat = flatten(seq);
   for (let k = 0; k < flat.length; k++) {
@@ -277,14 +311,17 @@ function lintSequence(seq: Atom[], findings: Finding[]): void {
       }
     }
     if (!effectivelyVariable(a)) continue;
-    // Every atom that can directly follow `a`: skip zero-width and optional ones.
+    // Every atom that can directly follow `a`: skip zero-width and optional
+    // ones. Where `a` can end and `b` can begin is what must not overlap: a
+    // group's inner characters beyond those are checked inside it.
+    const end = lastChars(a);
     for (let j = k + 1; j < flat.length; j++) {
       const b = flat[j]!;
       if (b.zeroWidth) continue;
-      if (effectivelyVariable(b) && (unbounded(a) || unbounded(b)) && a.set.overlaps(b.set)) {
+      if (effectivelyVariable(b) && (unbounded(a) || unbounded(b)) && end.overlaps(firstChars(b))) {
         findings.push({ kind: 'adjacent', detail: `quantified atoms ${k} and ${j} can match the same character` });
       }
-      if (b.min > 0) break;
+      if (!canBeEmpty(b)) break;
     }
   }
 }
