@@ -16,7 +16,6 @@ import { FIELD_SECTION, REQUEST_LINE, STATUS_LINE } from './patterns.js';
 import { readFramingField } from './framing.js';
 import { checkVersion, type HeadScanner } from './head.js';
 import { CR, HTAB, LF, SP, latin1 } from './text.js';
-import type { RawHeader } from './types.js';
 import { HttpParseError } from '../errors.js';
 
 /** The end of a head: CRLF CRLF (RFC 9112 §2.1). */
@@ -116,7 +115,7 @@ export function wholeHead(s: HeadScanner, win: HeadWindow, buf: Buffer, base: nu
   FIELD_SECTION.lastIndex = rlEnd + 2;
   if (!FIELD_SECTION.test(w)) return undefined;
   const sectionEnd = FIELD_SECTION.lastIndex - 2; // where the empty line's CRLF starts in w
-  const lines: RawHeader[] = [];
+  const lines = s.fields; // the empty list reset() made for this message
   let p = rlEnd + 2;
   while (p < sectionEnd) {
     if (lines.length === o.maxHeaderCount) return undefined;
@@ -137,7 +136,6 @@ export function wholeHead(s: HeadScanner, win: HeadWindow, buf: Buffer, base: nu
   // after CRs — so up to the final CR at end + 2 — before sectionStart + maxHeaderSize.
   if (end - rlEnd >= o.maxHeaderSize) return undefined;
   s.lineCount = lines.length;
-  s.fields = lines;
   const http10 = s.http10;
   for (let k = 0; k < lines.length; k++) {
     const line = lines[k]!;

@@ -41,14 +41,15 @@ export interface FramingFields {
   keepAliveToken: boolean;
   upgradeToken: boolean;
   upgradeField: boolean;
-  host: string[];
+  /** How many Host lines there were. */
+  hosts: number;
   expect: string[];
 }
 
 export function newFraming(): FramingFields {
   return {
     contentLength: null, te: false, emptyMembers: 0, codings: [], close: false, keepAliveToken: false,
-    upgradeToken: false, upgradeField: false, host: [], expect: [],
+    upgradeToken: false, upgradeField: false, hosts: 0, expect: [],
   };
 }
 
@@ -79,8 +80,8 @@ export function readFramingField(f: FramingFields, name: string, value: string, 
   switch (name.length) {
     case 4:
       if (equalsLower(name, 'host')) {
-        f.host.push(value);
-        if (isRequest && f.host.length > 1) return new HttpParseError('HOST_DUPLICATE', at);
+        f.hosts++;
+        if (isRequest && f.hosts > 1) return new HttpParseError('HOST_DUPLICATE', at);
         if (isRequest && !validHost(value)) return new HttpParseError('HOST_INVALID', at, `invalid Host ${JSON.stringify(value)}`);
       }
       return null;

@@ -46,7 +46,7 @@ export class RequestParser extends MessageParser<RequestHead> {
     const f = h.fr;
     const http11 = h.versionMinor >= 1;
     // RFC 9112 §3.2: exactly one Host for HTTP/1.1 (more than one was refused line by line).
-    if (f.host.length === 0 && http11 && this.o.requireHost) return new HttpParseError('HOST_MISSING', at);
+    if (f.hosts === 0 && http11 && this.o.requireHost) return new HttpParseError('HOST_MISSING', at);
     const body = messageBodyLength(f, true, method, 0, at);
     if (body instanceof HttpParseError) return body;
     if (body === 'length' && !this.bodyFits(f.contentLength!)) return new HttpParseError('BODY_TOO_LARGE', at);
