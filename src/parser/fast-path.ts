@@ -13,7 +13,7 @@
  */
 
 import { FIELD_SECTION, REQUEST_LINE, STATUS_LINE } from './patterns.js';
-import { readFramingField } from './framing.js';
+import { newFraming, readFramingField } from './framing.js';
 import { checkVersion, type HeadScanner } from './head.js';
 import { CR, HTAB, LF, SP, latin1 } from './text.js';
 import { HttpParseError } from '../errors.js';
@@ -47,18 +47,6 @@ export class HeadWindow {
   forget(buf: Buffer): void {
     if (buf === this.buf) this.buf = null;
   }
-}
-
-/**
- * Where the value of field line `k` starts in `w` (lines from `first`): the
- * byte a framing error points at. Worked out only when there is an error.
- */
-function valueOffset(w: string, first: number, k: number): number {
-  let p = first;
-  for (let n = 0; n < k; n++) p = w.indexOf('\r\n', p) + 2;
-  p = w.indexOf(':', p) + 1;
-  while (w.charCodeAt(p) === SP || w.charCodeAt(p) === HTAB) p++;
-  return p;
 }
 
 /**
@@ -113,12 +101,20 @@ export function wholeHead(s: HeadScanner, win: HeadWindow, buf: Buffer, base: nu
   // holds none), the line at the first CR (a value holds none), and the
   // value is what lies between the OWS (RFC 9112 §5, RFC 9110 §5.5).
   FIELD_SECTION.lastIndex = rlEnd + 2;
-  if (!FIELD_SECTION.test(w)) return undefined;
+  if (!FIELD_SECTION.test(w)) return retreat(s);
   const sectionEnd = FIELD_SECTION.lastIndex - 2; // where the empty line's CRLF starts in w
+  // The byte scanner's budgets, exactly: the start line's content at most
+  // maxRequestLineSize (above); every byte of the field section but the LFs
+  // after CRs — so up to the final CR at sectionEnd — before sectionStart + maxHeaderSize.
+  const end = sectionEnd - 2; // where "\r\n\r\n" starts (rlEnd with no field line)
+  if (end - rlEnd >= o.maxHeaderSize) return retreat(s);
   const lines = s.fields; // the empty list reset() made for this message
+  const fr = s.fr;
+  const isRequest = s.isRequest;
+  const http10 = s.http10;
   let p = rlEnd + 2;
   while (p < sectionEnd) {
-    if (lines.length === o.maxHeaderCount) return undefined;
+    if (lines.length === o.maxHeaderCount) return retreat(s);
     const colon = w.indexOf(':', p);
     const next = w.indexOf('\r', colon) + 2;
     let vs = colon + 1;
@@ -127,23 +123,32 @@ export function wholeHead(s: HeadScanner, win: HeadWindow, buf: Buffer, base: nu
     while (vs < ve && (c === SP || c === HTAB)) c = w.charCodeAt(++vs);
     c = w.charCodeAt(ve - 1);
     while (ve > vs && (c === SP || c === HTAB)) c = w.charCodeAt(--ve - 1);
-    lines.push([w.slice(p, colon), w.slice(vs, ve)]);
+    const name = w.slice(p, colon);
+    const value = w.slice(vs, ve);
+    lines.push([name, value]);
+    // Framing fields are read line by line, as the scanner reads them, so an
+    // error comes at the same line (and points at the value).
+    const fe = readFramingField(fr, name, value, -1, isRequest, http10);
+    if (fe !== null) return new HttpParseError(fe.code, base + win.from + vs, fe.reason);
     p = next;
   }
-  const end = p - 2; // where "\r\n\r\n" starts
-  // The byte scanner's budgets, exactly: the start line's content at most
-  // maxRequestLineSize (above); every byte of the field section but the LFs
-  // after CRs — so up to the final CR at end + 2 — before sectionStart + maxHeaderSize.
-  if (end - rlEnd >= o.maxHeaderSize) return undefined;
   s.lineCount = lines.length;
-  const http10 = s.http10;
-  for (let k = 0; k < lines.length; k++) {
-    const line = lines[k]!;
-    const fe = readFramingField(s.fr, line[0], line[1], -1, s.isRequest, http10);
-    if (fe !== null) return new HttpParseError(fe.code, base + win.from + valueOffset(w, rlEnd + 2, k), fe.reason);
-  }
   s.scan = i + (end + 4 - at);
   return null;
+}
+
+/**
+ * Leaves the head to the byte scanner after the start line or field lines
+ * were already read into `s`: it starts over from the first byte, so what
+ * they left (the start line's parts, field lines, the framing state, a Host
+ * counted once already) must not be there. Rare: a head the expressions do
+ * not accept, or one over a limit.
+ */
+function retreat(s: HeadScanner): undefined {
+  s.startLine = [];
+  s.fields = [];
+  s.fr = newFraming();
+  return undefined;
 }
 
 /**
