@@ -77,27 +77,30 @@ export function sentFraming(contentLength: number | null, chunked: boolean): Fra
  * the line, as early as llhttp's.
  */
 export function readFramingField(f: FramingFields, name: string, value: string, at: number, isRequest: boolean, http10: boolean): HttpParseError | null {
+  // By length, then by the first letter (either case): most field lines
+  // are none of these, and are told so without a call.
+  const first = name.charCodeAt(0) | 0x20;
   switch (name.length) {
     case 4:
-      if (equalsLower(name, 'host')) {
+      if (first === 0x68 && equalsLower(name, 'host')) {
         f.hosts++;
         if (isRequest && f.hosts > 1) return new HttpParseError('HOST_DUPLICATE', at);
         if (isRequest && !validHost(value)) return new HttpParseError('HOST_INVALID', at, `invalid Host ${JSON.stringify(value)}`);
       }
       return null;
     case 6:
-      if (equalsLower(name, 'expect')) f.expect.push(value);
+      if (first === 0x65 && equalsLower(name, 'expect')) f.expect.push(value);
       return null;
     case 7:
-      if (equalsLower(name, 'upgrade')) f.upgradeField = true;
+      if (first === 0x75 && equalsLower(name, 'upgrade')) f.upgradeField = true;
       return null;
     case 10:
-      if (equalsLower(name, 'connection')) readConnection(f, value);
+      if (first === 0x63 && equalsLower(name, 'connection')) readConnection(f, value);
       return null;
     case 14:
-      return equalsLower(name, 'content-length') ? readContentLength(f, value, at) : null;
+      return first === 0x63 && equalsLower(name, 'content-length') ? readContentLength(f, value, at) : null;
     case 17:
-      if (!equalsLower(name, 'transfer-encoding')) return null;
+      if (first !== 0x74 || !equalsLower(name, 'transfer-encoding')) return null;
       return readTransferEncoding(f, value, at, http10);
     default:
       return null;
