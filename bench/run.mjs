@@ -59,7 +59,7 @@ const BENCHES = {
   }),
   // In its own process on the server core, away from this runner.
   parser: async () => {
-    const argv = [process.execPath, join(BENCH_DIR, 'parser.mjs'), '--child', JSON.stringify(smoke ? { roundMs: 100, warmupMs: 100, rounds: rounds(7, 1) } : { roundMs: 500, warmupMs: 1000, rounds: rounds(7, 1) })];
+    const argv = [process.execPath, join(BENCH_DIR, 'parser.mjs'), '--child', JSON.stringify(smoke ? { roundMs: 100, warmupMs: 100, rounds: rounds(35, 1) } : { roundMs: 100, warmupMs: 1000, rounds: rounds(35, 1) })];
     const child = spawnPinned('server', argv, { stdio: ['ignore', 'pipe', 'inherit'] });
     let summary = null;
     createInterface({ input: child.stdout }).on('line', (line) => {
