@@ -9,7 +9,8 @@
  * Each stays linear: every quantified class is followed by a character it
  * cannot match (the method and target classes exclude SP, the field-name
  * class excludes ":", the value and reason classes exclude CR), so a failed
- * match gives back at most one class run.
+ * match gives back each class run once; and the repeated field line ends
+ * with LF, which nothing else in it matches, so the lines split one way.
  *
  * @module
  */
