@@ -270,25 +270,17 @@ function edgeChars(seq: Atom[], fromEnd: boolean): CharSet {
   const out = new CharSet();
   const order = fromEnd ? [...seq].reverse() : seq;
   for (const a of order) {
-    out.union(fromEnd ? lastChars(a) : firstChars(a));
+    out.union(atomEdge(a, fromEnd));
     if (!canBeEmpty(a)) break;
   }
   return out;
 }
 
-/** The characters a match of the atom can begin with. */
-function firstChars(a: Atom): CharSet {
+/** The characters a match of the atom can begin with (`fromEnd`: end with). */
+function atomEdge(a: Atom, fromEnd: boolean): CharSet {
   if (a.branches === null) return a.set;
   const out = new CharSet();
-  for (const b of a.branches) out.union(edgeChars(b, false));
-  return out;
-}
-
-/** The characters a match of the atom can end with. */
-function lastChars(a: Atom): CharSet {
-  if (a.branches === null) return a.set;
-  const out = new CharSet();
-  for (const b of a.branches) out.union(edgeChars(b, true));
+  for (const b of a.branches) out.union(edgeChars(b, fromEnd));
   return out;
 }
 
@@ -314,11 +306,11 @@ function lintSequence(seq: Atom[], findings: Finding[]): void {
     // Every atom that can directly follow `a`: skip zero-width and optional
     // ones. Where `a` can end and `b` can begin is what must not overlap: a
     // group's inner characters beyond those are checked inside it.
-    const end = lastChars(a);
+    const end = atomEdge(a, true);
     for (let j = k + 1; j < flat.length; j++) {
       const b = flat[j]!;
       if (b.zeroWidth) continue;
-      if (effectivelyVariable(b) && (unbounded(a) || unbounded(b)) && end.overlaps(firstChars(b))) {
+      if (effectivelyVariable(b) && (unbounded(a) || unbounded(b)) && end.overlaps(atomEdge(b, false))) {
         findings.push({ kind: 'adjacent', detail: `quantified atoms ${k} and ${j} can match the same character` });
       }
       if (!canBeEmpty(b)) break;
