@@ -243,7 +243,9 @@ t.test('faulty callbacks in bulk: one well-formed answer each, onError once each
   t.ok(growth < 10 * MiB, `heap stays flat (growth ${mib(growth)} < 10 MiB)`);
   const stopped = await sp.stop(id);
   t.comment(`stopCallback with no connection left: ${stopped.ms.toFixed(1)} ms`);
-  t.ok(stopped.ms < 200, 'stopCallback resolves at once: the registration holds no connection');
+  // A connection left behind would hold the stop for stopTimeout (10 s by
+  // default); 2 s leaves room for a busy machine and still tells them apart.
+  t.ok(stopped.ms < 2000, `stopCallback resolves at once (${stopped.ms.toFixed(1)} ms): the registration holds no connection`);
 });
 
 /** Runs `n` jobs, `width` at a time. */
@@ -391,7 +393,7 @@ t.test('clients that vanish mid-head, mid-body and mid-response', async (t) => {
   t.comment(`heap after warm-up ${mib(before.heapUsed)}, after ${N * names.length * 2} vanished clients ${mib(after.heapUsed)} (growth ${mib(after.heapUsed - before.heapUsed)})`);
   t.ok(after.heapUsed - before.heapUsed < 10 * MiB, 'heap stays flat');
   const stopped = await sp.stop(id);
-  t.ok(stopped.ms < 200, `stopCallback resolves at once (${stopped.ms.toFixed(1)} ms): no connection left behind`);
+  t.ok(stopped.ms < 2000, `stopCallback resolves at once (${stopped.ms.toFixed(1)} ms, not the 10 s stopTimeout): no connection left behind`);
 });
 
 t.test('stopCallback while 100 requests are in flight', async (t) => {
