@@ -4,7 +4,8 @@
 //   node bench/profile.mjs keepalive [seconds=5]   our server under wrk/autocannon, 50 connections
 //   node bench/profile.mjs pipelined [seconds=5]   the same, 16 requests per write
 //   node bench/profile.mjs upload [MiB=1024]       one streamed upload through datastream
-//   node bench/profile.mjs parser                  the parser benchmark, our parser alone (--only llhttp|both)
+//   node bench/profile.mjs parser                  the parser benchmark, our parser alone (--only llhttp|both,
+//                                                  --cases browser-get,small-post,... for some cases only)
 //   node bench/profile.mjs <file.cpuprofile>       only summarise an existing profile
 //
 // Options: --top N (default 30), --kind node|raw (profile another server instead).
@@ -26,6 +27,7 @@ const opt = (name, dflt) => {
 const top = Number(opt('--top', 30));
 const kind = opt('--kind', 'ours');
 const only = opt('--only', 'ours');
+const cases = opt('--cases', undefined);
 const [what = 'keepalive', amount] = args;
 const dir = join(RESULTS_DIR, 'profiles');
 mkdirSync(dir, { recursive: true });
@@ -88,11 +90,11 @@ if (what.endsWith('.cpuprofile')) {
   }
   report(newestProfile(before));
 } else if (what === 'parser') {
-  const config = JSON.stringify({ roundMs: 500, warmupMs: 500, rounds: 3, only: only === 'both' ? undefined : only });
+  const config = JSON.stringify({ roundMs: 500, warmupMs: 500, rounds: 3, only: only === 'both' ? undefined : only, cases });
   const out = await runToEnd(pinned('server', [process.execPath, ...profArgs(), join(BENCH_DIR, 'parser.mjs'), '--child', config]));
   console.log(out.split('\n').filter((l) => !l.startsWith('{"summary"')).join('\n'));
   report(newestProfile(before));
 } else {
-  console.error('usage: node bench/profile.mjs <keepalive|pipelined|upload|parser|file.cpuprofile> [seconds|MiB] [--top N] [--kind ours|node|raw] [--only ours|llhttp|both]');
+  console.error('usage: node bench/profile.mjs <keepalive|pipelined|upload|parser|file.cpuprofile> [seconds|MiB] [--top N] [--kind ours|node|raw] [--only ours|llhttp|both] [--cases a,b]');
   process.exit(2);
 }
